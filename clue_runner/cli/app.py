@@ -1,0 +1,76 @@
+"""The Typer app object, the shared option helpers and the error boundary every command goes through."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from clue_runner import __version__
+from clue_runner.errors import ClueError
+
+app = typer.Typer(
+    name="clue",
+    help="Fine-tune, evaluate and submit on the 11 CLUE tasks (Chinese Language Understanding Evaluation).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"clue-runner {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show debug logging and library warnings."),
+) -> None:
+    """clue-runner: one command-line runner for the CLUE benchmark."""
+    setup_logging(verbose)
+
+
+def setup_logging(verbose: bool = False) -> None:
+    from rich.logging import RichHandler
+
+    log = logging.getLogger("clue_runner")
+    if not log.handlers:
+        log.addHandler(RichHandler(console=err_console, show_path=False, show_time=False, markup=False))
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+    if not verbose:
+        # Library chatter (newly initialised head weights, tokenizer notes) buries the progress output.
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one red error line and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def main() -> None:
+    """Entry point: run the app, turning ClueError into one clear line and exit status 2."""
+    try:
+        app()
+    except ClueError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]")
+        sys.exit(130)

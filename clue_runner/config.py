@@ -1,0 +1,264 @@
+"""Configuration: YAML layers merged strictly into frozen dataclasses.
+
+Precedence: base.yaml < tasks/<task>.yaml < --config FILE... < --set key=value... < dedicated CLI flags.
+Every key must exist in base.yaml (task files may add keys under `task:` only); values set later must keep the
+type of the default. Duplicate keys in a YAML file are an error, because PyYAML would silently keep the last one.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from clue_runner.errors import ClueError, did_you_mean
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int
+    max_steps: int | None
+    batch_size: int
+    lr: float
+    warmup_ratio: float
+    weight_decay: float
+    adam_eps: float
+    grad_accum: int
+    max_grad_norm: float
+    precision: str
+    eval_every: int | None
+    group_by_length: bool
+    dropout: float | None
+    log_every: int
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    max_len: int
+    max_train: int | None
+    max_eval: int | None
+    num_workers: int
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    seed: int
+    model: str
+    train: TrainConfig
+    data: DataConfig
+    eval: EvalConfig
+    task: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+PRECISIONS = ("auto", "no", "fp16", "bf16")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate mapping keys."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise ClueError(f"{loader.name}:{key_node.start_mark.line + 1}: duplicate key {key!r}")
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml(path: str | Path, text: str | None = None) -> dict[str, Any]:
+    """Load one YAML mapping, refusing duplicate keys and non-mapping documents."""
+    path = Path(path)
+    if text is None:
+        if not path.is_file():
+            raise ClueError(f"config file not found: {path}")
+        text = path.read_text(encoding="utf-8")
+    loader = _UniqueKeyLoader(text)
+    loader.name = str(path)
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise ClueError(f"{path}: invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()  # type: ignore[no-untyped-call]
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ClueError(f"{path}: expected a mapping of config keys, got {type(data).__name__}")
+    return data
+
+
+def _packaged(name: str) -> str:
+    return resources.files("clue_runner").joinpath("configs", name).read_text(encoding="utf-8")
+
+
+def base_config() -> dict[str, Any]:
+    return load_yaml("configs/base.yaml", _packaged("base.yaml"))
+
+
+def task_config(task: str) -> dict[str, Any]:
+    """The task's own deltas (empty when the task has no file)."""
+    try:
+        text = _packaged(f"tasks/{task}.yaml")
+    except FileNotFoundError:
+        return {}
+    return load_yaml(f"configs/tasks/{task}.yaml", text)
+
+
+def _coerce(key: str, value: Any, default: Any, where: str) -> Any:
+    """Check `value` against the default's type; YAML reads '1e-5' as a string, so floats get parsed."""
+    if default is None or value is None:
+        return value
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+    elif isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif isinstance(default, str):
+        if isinstance(value, str):
+            return value
+    elif isinstance(default, list) and isinstance(value, list):
+        return value
+    raise ClueError(
+        f"{where}: {key} must be a {type(default).__name__} like {default!r}, got {value!r} ({type(value).__name__})"
+    )
+
+
+def _merge(into: dict[str, Any], layer: dict[str, Any], where: str, prefix: str = "", allow_new: bool = False) -> None:
+    for key, value in layer.items():
+        dotted = f"{prefix}{key}"
+        if key not in into:
+            if not allow_new:
+                raise ClueError(f"{where}: unknown config key {dotted!r}{did_you_mean(dotted, _all_keys(into, prefix))}")
+            into[key] = value
+            continue
+        if isinstance(into[key], dict):
+            if not isinstance(value, dict):
+                raise ClueError(f"{where}: {dotted} must be a mapping, got {value!r}")
+            _merge(into[key], value, where, f"{dotted}.", allow_new)
+        else:
+            into[key] = _coerce(dotted, value, into[key], where)
+
+
+def _all_keys(tree: dict[str, Any], prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    for key, value in tree.items():
+        keys.append(f"{prefix}{key}")
+        if isinstance(value, dict):
+            keys.extend(_all_keys(value, f"{prefix}{key}."))
+    return keys
+
+
+def parse_set(assignment: str) -> tuple[list[str], Any]:
+    """Parse one `--set a.b=value`; split on the first '=' only, value through yaml.safe_load."""
+    if "=" not in assignment:
+        raise ClueError(f"--set {assignment!r}: expected key=value, e.g. --set train.lr=3e-5")
+    key, raw = assignment.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ClueError(f"--set {assignment!r}: empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ClueError(f"--set {assignment!r}: cannot parse value: {exc}") from None
+    return key.split("."), value
+
+
+def _nest(path: list[str], value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {path[-1]: value}
+    for part in reversed(path[:-1]):
+        out = {part: out}
+    return out
+
+
+def merged_dict(
+    task: str | None,
+    config_files: list[str | Path] | None = None,
+    sets: list[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Merge all layers into a plain dict (what `clue config` prints and runs save)."""
+    tree = base_config()
+    if task is not None:
+        _merge(tree, {k: v for k, v in task_config(task).items() if k != "task"}, f"configs/tasks/{task}.yaml")
+        own = task_config(task).get("task") or {}
+        if not isinstance(own, dict):
+            raise ClueError(f"configs/tasks/{task}.yaml: task must be a mapping")
+        tree["task"] = copy.deepcopy(own)
+    for path in config_files or []:
+        _merge(tree, load_yaml(path), str(path))
+    for assignment in sets or []:
+        keys, value = parse_set(assignment)
+        _merge(tree, _nest(keys, value), f"--set {assignment}")
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _merge(tree, _nest(dotted.split("."), value), f"--{dotted.split('.')[-1]}")
+    return tree
+
+
+def build(tree: dict[str, Any]) -> RunConfig:
+    """Turn a merged dict into the frozen RunConfig, with the few value checks types cannot express."""
+    cfg = RunConfig(
+        seed=tree["seed"],
+        model=tree["model"],
+        train=TrainConfig(**tree["train"]),
+        data=DataConfig(**tree["data"]),
+        eval=EvalConfig(**tree["eval"]),
+        task=dict(tree.get("task") or {}),
+    )
+    if cfg.train.precision not in PRECISIONS:
+        raise ClueError(f"train.precision must be one of {', '.join(PRECISIONS)}, got {cfg.train.precision!r}")
+    for name, value in (
+        ("train.batch_size", cfg.train.batch_size),
+        ("train.grad_accum", cfg.train.grad_accum),
+        ("eval.batch_size", cfg.eval.batch_size),
+        ("data.max_len", cfg.data.max_len),
+    ):
+        if value < 1:
+            raise ClueError(f"{name} must be at least 1, got {value}")
+    if cfg.train.max_steps is not None and cfg.train.max_steps < 1:
+        raise ClueError(f"train.max_steps must be at least 1 or null, got {cfg.train.max_steps}")
+    if cfg.train.eval_every is not None and cfg.train.eval_every < 1:
+        raise ClueError(f"train.eval_every must be at least 1 or null, got {cfg.train.eval_every}")
+    return cfg
+
+
+def load(
+    task: str | None,
+    config_files: list[str | Path] | None = None,
+    sets: list[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> RunConfig:
+    """Merge every layer for `task` and return the frozen config."""
+    return build(merged_dict(task, config_files, sets, overrides))
+
+
+def to_yaml(tree: dict[str, Any]) -> str:
+    return yaml.safe_dump(tree, sort_keys=False, allow_unicode=True)

@@ -1,0 +1,35 @@
+"""User-facing errors: the CLI prints these as one line, without a traceback."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class ClueError(Exception):
+    """A problem the user can fix (bad input, missing file, unknown name)."""
+
+
+class DataError(ClueError):
+    """A problem in a data or prediction file, located as `file:line`."""
+
+    def __init__(self, path: str | Path, message: str, line: int | str | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A ' (did you mean X?)' suffix for an unknown name, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown(kind: str, word: str, choices: Iterable[str]) -> ClueError:
+    """The error for an unknown task / model / config key, with a suggestion and the valid names."""
+    names = sorted(choices)
+    listing = ", ".join(names) if len(names) <= 20 else ", ".join(names[:20]) + ", ..."
+    return ClueError(f"unknown {kind} {word!r}{did_you_mean(word, names)}; known: {listing}")

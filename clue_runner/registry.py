@@ -1,0 +1,94 @@
+"""The task table (name -> module, imported lazily) and the model short-name table."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from clue_runner.errors import ClueError, unknown
+
+if TYPE_CHECKING:
+    from clue_runner.tasks.base import Task
+
+# Ordered as the CLUE 1.1 leaderboard lists them; each module ends with `TASK = ...`.
+TASKS: dict[str, str] = {
+    name: f"clue_runner.tasks.{name}"
+    for name in (
+        "afqmc",
+        "tnews",
+        "iflytek",
+        "cmnli",
+        "ocnli",
+        "cluewsc2020",
+        "csl",
+        "cmrc2018",
+        "chid",
+        "c3",
+        "cluener",
+    )
+}
+
+# Tasks whose test scores make up the CLUE 1.1 average (CMNLI was replaced by OCNLI on the 1.1 board).
+LEADERBOARD_TASKS: tuple[str, ...] = tuple(t for t in TASKS if t != "cmnli")
+
+# Short names -> Hugging Face hub ids (clue_spec §13.4).
+MODELS: dict[str, str] = {
+    "bert-base-chinese": "google-bert/bert-base-chinese",
+    "bert-wwm": "hfl/chinese-bert-wwm",
+    "bert-wwm-ext": "hfl/chinese-bert-wwm-ext",
+    "roberta-wwm-ext": "hfl/chinese-roberta-wwm-ext",
+    "roberta-wwm-ext-large": "hfl/chinese-roberta-wwm-ext-large",
+    "macbert-base": "hfl/chinese-macbert-base",
+    "macbert-large": "hfl/chinese-macbert-large",
+    "rbt3": "hfl/rbt3",
+    "rbtl3": "hfl/rbtl3",
+    "rbt6": "hfl/rbt6",
+    "lert-small": "hfl/chinese-lert-small",
+    "lert-base": "hfl/chinese-lert-base",
+    "lert-large": "hfl/chinese-lert-large",
+    "ernie-3.0-base-zh": "nghuyong/ernie-3.0-base-zh",
+    "ernie-3.0-xbase-zh": "nghuyong/ernie-3.0-xbase-zh",
+    "albert-chinese-tiny": "voidful/albert_chinese_tiny",
+    "albert-chinese-small": "voidful/albert_chinese_small",
+    "albert-chinese-base": "voidful/albert_chinese_base",
+    "albert-chinese-large": "voidful/albert_chinese_large",
+}
+
+# Checkpoints whose tokenizer is a plain BERT WordPiece vocab although their model type says otherwise.
+BERT_TOKENIZER_PREFIXES: tuple[str, ...] = ("clue/", "voidful/albert_chinese_", "uer/albert")
+
+
+def task_names() -> list[str]:
+    return list(TASKS)
+
+
+def get_task(name: str) -> Task:
+    """Import and return the task object for `name` (case-insensitive)."""
+    key = name.lower()
+    if key not in TASKS:
+        raise unknown("task", name, TASKS)
+    module = importlib.import_module(TASKS[key])
+    return module.TASK  # type: ignore[no-any-return]
+
+
+def resolve_model(name: str) -> str:
+    """A local folder (as given), a short name's hub id, or any `org/name` hub id.
+
+    A bare word that is neither a folder nor a short name is refused with a suggestion: a typo would
+    otherwise surface as a confusing hub error.
+    """
+    if Path(name).expanduser().is_dir():
+        return str(Path(name).expanduser())
+    if name in MODELS:
+        return MODELS[name]
+    if "/" in name:
+        if name.startswith((".", "/", "~")):
+            raise ClueError(f"model folder not found: {name}")
+        return name
+    raise unknown("model short name", name, MODELS)
+
+
+def needs_bert_tokenizer(model_id: str, model_type: str | None) -> bool:
+    """ALBERT-zh and `clue/*` checkpoints ship a BERT vocab.txt: AutoTokenizer would pick the wrong class."""
+    return model_id.startswith(BERT_TOKENIZER_PREFIXES) or model_type == "albert"

@@ -1,0 +1,1 @@
+"""One module per CLUE task; `clue_runner.registry` imports them lazily by name."""

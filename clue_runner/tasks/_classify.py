@@ -1,0 +1,193 @@
+"""Helpers shared by the 7 sentence / sentence-pair classification tasks (plain functions, no base class).
+
+Conventions (clue_spec §1.2-1.5): labels are the strings from the files; test records carry an `id` and no
+label; leaderboard files are JSON lines `{"id": <0-based line index>, "label": "<label string>"}` in file order;
+NLI rows labelled '-' are dropped from train/dev and never scored. Segment ids are all zero by default
+(bojone's convention, `task.segment_ids: zero`); `pair` gives the usual 0/1 split.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from clue_runner.data import iter_jsonl, label_field
+from clue_runner.errors import ClueError, DataError
+from clue_runner.metrics import accuracy
+from clue_runner.tasks.base import Features
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from clue_runner.config import RunConfig
+
+log = logging.getLogger("clue_runner")
+
+SEGMENT_IDS = ("zero", "pair")
+
+
+@dataclass(frozen=True)
+class TextExample:
+    """One record of a classification file.
+
+    `index` is the 0-based record index in its file (the submission id); `record_id` is the record's own `id`
+    field when it has one; `source` is `file:line` for messages.
+    """
+
+    text_a: str
+    text_b: str | None
+    label: str | None
+    index: int
+    record_id: Any
+    source: str
+
+
+# Builds (text_a, text_b) from one record; raises DataError for missing or malformed fields.
+TextMaker = Callable[[dict[str, Any], Path, int], tuple[str, "str | None"]]
+
+
+def read_examples(
+    path: Path,
+    make_texts: TextMaker,
+    labels: Sequence[str] | None,
+    drop_labels: tuple[str, ...] = (),
+) -> list[TextExample]:
+    """Read a JSON-lines file. With `labels`, every record needs a label from that set (`drop_labels`,
+    e.g. NLI '-', are skipped but still count for the line index); with None the split is unlabelled (test)."""
+    examples = []
+    for index, (line, record) in enumerate(iter_jsonl(path)):
+        label = None
+        if labels is not None:
+            if record.get("label") in drop_labels:
+                continue
+            label = label_field(record, labels, path, line)
+        text_a, text_b = make_texts(record, path, line)
+        examples.append(TextExample(text_a, text_b, label, index, record.get("id"), f"{path}:{line}"))
+    if not examples:
+        raise DataError(path, "no usable records (every label was dropped)")
+    return examples
+
+
+def read_split(
+    data_dir: Path, split: str, files: dict[str, tuple[str, ...]], make_texts: TextMaker, labels: Sequence[str],
+    drop_labels: tuple[str, ...] = (),
+) -> list[TextExample]:
+    """Read `split` (train/dev labelled, test splits unlabelled) from its one file."""
+    (name,) = files[split]
+    labelled = split in ("train", "dev")
+    return read_examples(Path(data_dir) / name, make_texts, labels if labelled else None, drop_labels)
+
+
+def segment_mode(cfg: RunConfig) -> str:
+    mode = cfg.task.get("segment_ids", "zero")
+    if mode not in SEGMENT_IDS:
+        raise ClueError(f"task.segment_ids must be one of {', '.join(SEGMENT_IDS)}, got {mode!r}")
+    return str(mode)
+
+
+def encode_texts(
+    examples: Sequence[TextExample], tokenizer: PreTrainedTokenizerBase, cfg: RunConfig, labels: Sequence[str]
+) -> Features:
+    """`[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, truncated longest-first to data.max_len, in one batched call."""
+    index = {label: i for i, label in enumerate(labels)}
+    pair = any(ex.text_b is not None for ex in examples)
+    firsts = [ex.text_a for ex in examples]
+    seconds = [ex.text_b or "" for ex in examples] if pair else None
+    enc = tokenizer(firsts, seconds, truncation=True, max_length=cfg.data.max_len)
+    zero = segment_mode(cfg) == "zero"
+    rows = []
+    for i in range(len(examples)):
+        ids = enc["input_ids"][i]
+        types = [0] * len(ids) if zero or "token_type_ids" not in enc else enc["token_type_ids"][i]
+        rows.append({"input_ids": ids, "token_type_ids": types, "attention_mask": [1] * len(ids)})
+    targets = [index[ex.label] if ex.label is not None else None for ex in examples]
+    return Features(rows=rows, labels=targets, example_index=list(range(len(examples))))
+
+
+def decode_argmax(outputs: Sequence[Any], labels: Sequence[str]) -> list[str]:
+    """One label string per example from its logits."""
+    return [labels[int(np.argmax(logits))] for logits in outputs]
+
+
+def score_accuracy(predictions: Sequence[str], examples: Sequence[TextExample]) -> dict[str, float]:
+    return {"accuracy": accuracy(predictions, [ex.label for ex in examples])}
+
+
+def warn_foreign_ids(examples: Sequence[TextExample]) -> None:
+    """Leaderboard ids are line indices (spec §1.5); say so once when a file's own ids differ."""
+    differ = [ex for ex in examples if ex.record_id is not None and ex.record_id != ex.index]
+    if differ:
+        first = differ[0]
+        log.warning(
+            "%d of %d test records have an `id` that differs from their line index (first: %s has id %r); "
+            "the leaderboard file uses the 0-based line index, as the official baselines do",
+            len(differ), len(examples), first.source, first.record_id,
+        )
+
+
+def render_jsonl(predictions: Sequence[str], examples: Sequence[TextExample]) -> str:
+    """The leaderboard file: one `{"id": i, "label": "..."}` line per test record, in file order."""
+    warn_foreign_ids(examples)
+    lines = [
+        json.dumps({"id": ex.index, "label": label}, ensure_ascii=False) for ex, label in zip(examples, predictions, strict=True)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def parse_jsonl(path: Path, examples: Sequence[TextExample], labels: Sequence[str]) -> list[str]:
+    """Read a leaderboard file back into one label per example.
+
+    Ids are matched to the 0-based line index (what clue-runner and the official baselines write); a file that
+    uses the records' own `id` fields instead (bojone's convention) is matched on those. Extra lines for rows
+    the split drops (NLI '-') are ignored; a missing id, a duplicate or an unknown label is an error.
+    """
+    by_id: dict[int, str] = {}
+    for line, record in iter_jsonl(path):
+        ident = _as_int(record.get("id"))
+        if ident is None:
+            raise DataError(path, f"missing or non-integer 'id': {record.get('id')!r}", line)
+        label = label_field(record, labels, path, line)
+        if ident in by_id:
+            raise DataError(path, f"duplicate id {ident}", line)
+        by_id[ident] = label
+    keys: list[int] = [ex.index for ex in examples]
+    own = [_as_int(ex.record_id) for ex in examples]
+    if any(k not in by_id for k in keys) and all(o is not None for o in own) and all(o in by_id for o in own):
+        keys = [o for o in own if o is not None]
+    missing = [k for k in keys if k not in by_id]
+    if missing:
+        shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
+        raise DataError(path, f"{len(missing)} of {len(keys)} records have no prediction (ids {shown})")
+    return [by_id[k] for k in keys]
+
+
+def gold_labels(examples: Sequence[TextExample]) -> list[str]:
+    out = []
+    for ex in examples:
+        if ex.label is None:
+            raise ClueError(f"{ex.source}: record has no label (gold predictions need a labelled split)")
+        out.append(ex.label)
+    return out
+
+
+def text(record: dict[str, Any], name: str, path: Path, line: int) -> str:
+    """A required string field."""
+    from clue_runner.data import field
+
+    return str(field(record, name, str, path, line))

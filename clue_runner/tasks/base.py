@@ -1,0 +1,138 @@
+"""The Task contract every task module fulfils, and the small data types passed between task and loop.
+
+A task module reads top to bottom: constants, `read`, `encode`, `decode`, `score`, `render`, `parse`, `gold`,
+then `TASK = Task(...)`, the one name the registry reads. The loop only ever sees `Features` (model inputs plus
+back-references) and hands `decode` one compact output per feature; it never looks inside examples.
+
+Head kinds and what `encode` puts in each feature row (lists of ints; the collator pads them):
+- classify: input_ids, token_type_ids, attention_mask; label = class index.
+- choice:   the same keys, each a list per choice (all rows of a task have the same number of choices);
+            label = choice index.
+- span:     the classify keys plus span_mask (1 = token may start/end an answer, i.e. [CLS] and context);
+            label = (start_token, end_token), (0, 0) when this window does not hold the answer.
+- entities: the classify keys plus span_mask (1 = a real text token); label = list of (type, start, end).
+
+What the loop hands back to `decode`, one per feature, in feature order (see modeling.reduce_outputs):
+- classify / choice: a float32 numpy array of logits;
+- span: (start_token, end_token, score) of the best allowed pair, [CLS] excluded;
+- entities: list of (type, start_token, end_token, score) with a positive score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+    from clue_runner.config import RunConfig
+
+HeadKind = Literal["classify", "choice", "span", "entities"]
+HEAD_KINDS: tuple[HeadKind, ...] = ("classify", "choice", "span", "entities")
+
+Example = Any  # each task has its own frozen dataclass; the loop never looks inside
+Prediction = Any  # a label string, an answer text, a blank -> index dict, an entity dict ...
+
+
+@dataclass
+class Features:
+    """Model inputs for one split, plus what `decode` needs to map outputs back to examples.
+
+    `example_index[i]` is the example feature i came from (CMRC2018 windows map many features to one example);
+    `meta[i]` is task-private decode information (token offsets, blank keys), or None.
+    """
+
+    rows: list[dict[str, Any]]
+    labels: list[Any]
+    example_index: list[int]
+    meta: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        n = len(self.rows)
+        if len(self.labels) != n or len(self.example_index) != n or (self.meta and len(self.meta) != n):
+            raise ValueError("Features: rows, labels, example_index and meta must have one entry per feature")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def lengths(self) -> list[int]:
+        """Tokens per feature (for choice rows: the longest choice), for length grouping and throughput."""
+        out = []
+        for row in self.rows:
+            ids = row["input_ids"]
+            out.append(max(len(c) for c in ids) if ids and isinstance(ids[0], list) else len(ids))
+        return out
+
+
+Reader = Callable[[Path, str], list[Example]]
+Encoder = Callable[[Sequence[Example], "PreTrainedTokenizerBase", "RunConfig"], Features]
+Decoder = Callable[[Sequence[Any], Features, Sequence[Example], "RunConfig"], list[Prediction]]
+Scorer = Callable[[Sequence[Prediction], Sequence[Example]], dict[str, float]]
+Renderer = Callable[[Sequence[Prediction], Sequence[Example]], str]
+Parser = Callable[[Path, Sequence[Example]], list[Prediction]]
+Gold = Callable[[Sequence[Example]], list[Prediction]]
+
+
+@dataclass(frozen=True)
+class Task:
+    """Everything the runner knows about one CLUE task.
+
+    Attributes:
+        name: registry key = module name = configs/tasks/<name>.yaml = tasks/<name>.md.
+        version: bump when a change can move scores; recorded in results.json and the feature cache key.
+        head: which model head the task trains.
+        labels: label strings exactly as in the files (entity types for CLUENER; empty for span tasks).
+        num_outputs: classes (classify), choices per row (choice), entity types (entities), 1 (span).
+        main_metric: metric key that picks the best checkpoint.
+        metrics: every metric key `score` returns, main first, all in percent (0-100).
+        splits: split name -> the file names that make it up ("test1.0" where a task has two test sets).
+        submissions: test split -> leaderboard file name.
+        read: (data_dir, split) -> examples; raises DataError naming file:line; labelled unless a test split.
+        encode: examples -> Features.
+        decode: per-feature outputs -> one prediction per example.
+        score: predictions vs labelled examples -> {metric: percent}.
+        render: predictions -> the leaderboard file's text (pure, golden-tested).
+        parse: a leaderboard-format file -> predictions aligned with the examples (inverse of render).
+        gold: labelled examples -> the predictions a perfect model makes (for round trips and checks).
+        description: one line for `clue tasks`.
+    """
+
+    name: str
+    version: int
+    head: HeadKind
+    labels: tuple[str, ...]
+    num_outputs: int
+    main_metric: str
+    metrics: tuple[str, ...]
+    splits: Mapping[str, tuple[str, ...]]
+    submissions: Mapping[str, str]
+    read: Reader
+    encode: Encoder
+    decode: Decoder
+    score: Scorer
+    render: Renderer
+    parse: Parser
+    gold: Gold
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.head not in HEAD_KINDS:
+            raise ValueError(f"{self.name}: unknown head kind {self.head!r}")
+        if self.main_metric not in self.metrics:
+            raise ValueError(f"{self.name}: main metric {self.main_metric!r} is not among {self.metrics}")
+        missing = [s for s in self.submissions if s not in self.splits]
+        if missing:
+            raise ValueError(f"{self.name}: submission splits {missing} are not in splits")
+
+    @property
+    def test_splits(self) -> tuple[str, ...]:
+        return tuple(self.submissions)
+
+    def split_paths(self, data_dir: Path, split: str) -> list[Path]:
+        return [Path(data_dir) / name for name in self.splits[split]]
+
+    def has_split(self, data_dir: Path, split: str) -> bool:
+        return all(p.is_file() for p in self.split_paths(data_dir, split))
