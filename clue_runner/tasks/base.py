@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
     from clue_runner.config import RunConfig
+    from clue_runner.errors import DataError
 
 HeadKind = Literal["classify", "choice", "span", "entities"]
 HEAD_KINDS: tuple[HeadKind, ...] = ("classify", "choice", "span", "entities")
@@ -74,6 +75,7 @@ Scorer = Callable[[Sequence[Prediction], Sequence[Example]], dict[str, float]]
 Renderer = Callable[[Sequence[Prediction], Sequence[Example]], str]
 Parser = Callable[[Path, Sequence[Example]], list[Prediction]]
 Gold = Callable[[Sequence[Example]], list[Prediction]]
+Checker = Callable[[Path, str], list["DataError"]]
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,9 @@ class Task:
         parse: a leaderboard-format file -> predictions aligned with the examples (inverse of render).
         gold: labelled examples -> the predictions a perfect model makes (for round trips and checks).
         description: one line for `clue tasks`.
+        check: optional (data_dir, split) -> problems that `read` tolerates because the official loaders do
+            (e.g. a CMRC2018 `answer_start` that does not point at its answer); `clue check-data` reports them.
+            Anything that makes a record unusable is raised by `read` instead.
     """
 
     name: str
@@ -117,6 +122,7 @@ class Task:
     parse: Parser
     gold: Gold
     description: str = ""
+    check: Checker | None = None
 
     def __post_init__(self) -> None:
         if self.head not in HEAD_KINDS:
