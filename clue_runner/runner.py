@@ -1,0 +1,405 @@
+"""Orchestration of `clue run`, `clue predict` and `clue evaluate`: data -> features -> loop -> files.
+
+Everything the user could get wrong (task, config, data files, model) is checked before the run directory is
+created, so bad input leaves nothing behind. Once a run directory exists, its results.json always says how the
+run ended (completed or failed, with the error).
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from clue_runner import __version__
+from clue_runner import config as config_mod
+from clue_runner.data import cache_key, cached_features, default_cache_dir, file_info, require_split, task_data_dir
+from clue_runner.errors import ClueError
+from clue_runner.registry import MODELS, get_task
+from clue_runner.results import RESULTS_SCHEMA, atomic_write_text, write_json
+
+if TYPE_CHECKING:
+    from accelerate import Accelerator
+
+    from clue_runner.config import RunConfig
+    from clue_runner.tasks.base import Example, Features, Task
+
+log = logging.getLogger("clue_runner")
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    status: str
+    results: dict[str, Any]
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def model_label(model: str) -> str:
+    """A folder-safe name for the model: the short name, or the hub id / folder's last part."""
+    if model in MODELS:
+        return model
+    return Path(model.rstrip("/")).name or "model"
+
+
+def default_run_dir(task: str, model: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path("runs") / task / model_label(model) / f"{stamp}-{secrets.token_hex(3)}"
+
+
+def prepare_output_dir(output_dir: Path | None, task: str, model: str, overwrite: bool) -> Path:
+    """Check the output folder before any work: an explicit non-empty folder needs --overwrite."""
+    if output_dir is None:
+        return default_run_dir(task, model)
+    path = Path(output_dir)
+    if path.exists() and not path.is_dir():
+        raise ClueError(f"--output-dir {path} exists and is not a folder")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise ClueError(f"--output-dir {path} exists and is not empty; pass --overwrite to replace its contents")
+    return path
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def environment(accelerator: Accelerator | None = None) -> dict[str, Any]:
+    import accelerate
+    import torch
+    import transformers
+
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "accelerate": accelerate.__version__,
+        "clue_runner": __version__,
+        "git_commit": _git_commit(),
+    }
+    if accelerator is not None:
+        device = accelerator.device
+        env["device"] = torch.cuda.get_device_name(device) if device.type == "cuda" else device.type
+        env["num_processes"] = accelerator.num_processes
+        env["precision"] = accelerator.mixed_precision
+    return env
+
+
+def resolve_precision(requested: str) -> str:
+    """`auto` = bf16 on GPUs that support it, else full precision (fp16 needs loss scaling and is opt-in)."""
+    import torch
+
+    if requested != "auto":
+        if requested in ("fp16", "bf16") and not torch.cuda.is_available():
+            log.warning("train.precision=%s needs a GPU; running in full precision on CPU", requested)
+            return "no"
+        return requested
+    return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+
+
+def make_accelerator(cfg: RunConfig) -> Accelerator:
+    """A fresh Accelerator for this run (several runs can share one process: `clue bench`, the tests)."""
+    import torch
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+    from accelerate.utils import set_seed
+
+    AcceleratorState._reset_state(reset_partial_state=False)
+    if torch.cuda.is_available():
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    accelerator = Accelerator(
+        mixed_precision=resolve_precision(cfg.train.precision), gradient_accumulation_steps=cfg.train.grad_accum
+    )
+    set_seed(cfg.seed, deterministic=False)
+    return accelerator
+
+
+def read_splits(task: Task, data_dir: Path, splits: Sequence[str]) -> dict[str, list[Example]]:
+    out = {}
+    for split in splits:
+        require_split(task, data_dir, split)
+        out[split] = task.read(data_dir, split)
+    return out
+
+
+def present_test_splits(task: Task, data_dir: Path) -> list[str]:
+    return [s for s in task.test_splits if task.has_split(data_dir, s)]
+
+
+def featurize(
+    task: Task, split: str, examples: Sequence[Example], data_dir: Path, tokenizer: Any, cfg: RunConfig,
+    accelerator: Accelerator | None,
+) -> Features:
+    """Tokenise once, cached on disk by (files, tokenizer, max_len/task knobs, task version)."""
+    paths = task.split_paths(data_dir, split)
+    key = cache_key(task, split, paths, tokenizer, cfg)
+
+    def build() -> Features:
+        return task.encode(examples, tokenizer, cfg)
+
+    if accelerator is None:
+        return cached_features(key, build, default_cache_dir())[0]
+    with accelerator.main_process_first():
+        return cached_features(key, build, default_cache_dir())[0]
+
+
+def write_submissions(
+    task: Task, predictions: dict[str, list[Any]], examples: dict[str, list[Example]], out_dir: Path
+) -> dict[str, int]:
+    """Render and atomically write each test split's leaderboard file; returns {file name: records}."""
+    written = {}
+    for split, preds in predictions.items():
+        name = task.submissions[split]
+        atomic_write_text(out_dir / name, task.render(preds, examples[split]))
+        written[name] = len(examples[split])
+    return written
+
+
+def _limit(examples: list[Example], n: int | None) -> list[Example]:
+    return examples if n is None else examples[:n]
+
+
+def run_task(
+    task: str,
+    model: str | None = None,
+    data_dir: str | Path | None = None,
+    output_dir: str | Path | None = None,
+    config_files: Sequence[str | Path] = (),
+    sets: Sequence[str] = (),
+    seed: int | None = None,
+    overwrite: bool = False,
+    offline: bool = False,
+    download: bool = False,
+    progress: bool = True,
+    argv: Sequence[str] | None = None,
+) -> RunOutcome:
+    """Fine-tune `task`, score dev, predict every test split present and write the run directory."""
+    from clue_runner.modeling import fail_fast_network, load_tokenizer, set_offline
+
+    if offline:
+        set_offline()
+    fail_fast_network()
+    t_start = time.perf_counter()
+    spec = get_task(task)
+    tree = config_mod.merged_dict(spec.name, list(config_files), list(sets), {"model": model, "seed": seed})
+    cfg = config_mod.build(tree)
+    if download and not (data_dir or _has_data(spec)):
+        from clue_runner.download import download_task
+
+        download_task(spec.name)
+    folder = task_data_dir(spec, data_dir)
+    tests = present_test_splits(spec, folder)
+    examples = read_splits(spec, folder, ["train", "dev", *tests])
+    examples["train"] = _limit(examples["train"], cfg.data.max_train)
+    examples["dev"] = _limit(examples["dev"], cfg.data.max_eval)
+    if not tests:
+        log.warning("%s: no test file in %s (%s): no leaderboard file will be written", spec.name, folder,
+                    ", ".join(f for s in spec.test_splits for f in spec.splits[s]))
+    run_dir = prepare_output_dir(Path(output_dir) if output_dir else None, spec.name, cfg.model, overwrite)
+    tokenizer = load_tokenizer(cfg.model)
+
+    import shutil
+
+    if run_dir.exists() and overwrite:
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "schema": RESULTS_SCHEMA,
+        "task": spec.name,
+        "task_version": spec.version,
+        "model": {"name": cfg.model, "resolved": _resolved(cfg.model)},
+        "status": "running",
+        "error": None,
+        "seed": cfg.seed,
+        "config": tree,
+        "argv": list(argv if argv is not None else sys.argv),
+        "data": {"dir": str(folder), "files": file_info([p for s in examples for p in spec.split_paths(folder, s)])},
+        "main_metric": spec.main_metric,
+        "started_at": _utc_now(),
+    }
+    try:
+        return _run(spec, cfg, tree, folder, tests, examples, tokenizer, run_dir, results, progress, t_start)
+    except BaseException as exc:
+        results.update(status="failed", error=f"{type(exc).__name__}: {exc}", finished_at=_utc_now())
+        write_json(run_dir / "results.json", results)
+        raise
+
+
+def _has_data(task: Task) -> bool:
+    from clue_runner.data import data_root
+
+    folder = data_root() / task.name
+    return folder.is_dir() and task.has_split(folder, "train")
+
+
+def _resolved(model: str) -> str:
+    from clue_runner.registry import resolve_model
+
+    return resolve_model(model)
+
+
+def _run(
+    spec: Task, cfg: RunConfig, tree: dict[str, Any], folder: Path, tests: list[str],
+    examples: dict[str, list[Example]], tokenizer: Any, run_dir: Path, results: dict[str, Any], progress: bool,
+    t_start: float,
+) -> RunOutcome:
+    from clue_runner import loop
+    from clue_runner.modeling import build_model, save_model
+    from clue_runner.progress import Reporter
+
+    accelerator = make_accelerator(cfg)
+    main = accelerator.is_main_process
+    if main:
+        atomic_write_text(run_dir / "config.yaml", config_mod.to_yaml(tree))
+        write_json(run_dir / "results.json", results)
+        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+    results["environment"] = environment(accelerator)
+    results["batch"] = {
+        "per_device": cfg.train.batch_size, "grad_accum": cfg.train.grad_accum,
+        "world_size": accelerator.num_processes,
+        "global": cfg.train.batch_size * cfg.train.grad_accum * accelerator.num_processes,
+    }
+
+    t0 = time.perf_counter()
+    features = {s: featurize(spec, s, examples[s], folder, tokenizer, cfg, accelerator) for s in examples}
+    tokenize_s = time.perf_counter() - t0
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    metrics_file = run_dir / "metrics.jsonl"
+
+    def log_line(record: dict[str, Any]) -> None:
+        if main:
+            import json
+
+            with metrics_file.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    model = build_model(spec, cfg.model, cfg)
+    with Reporter(enabled=progress and main) as reporter:
+        try:
+            result, best_state = loop.train(
+                model, spec, features["train"], features["dev"], examples["dev"], cfg, accelerator, pad_id,
+                reporter, log_line,
+            )
+        except loop.NonFiniteLoss as exc:
+            results.update(status="failed", error=str(exc), finished_at=_utc_now())
+            if main:
+                write_json(run_dir / "results.json", results)
+            log.error("%s: %s; the run is marked failed and no score or leaderboard file is written", spec.name, exc)
+            return RunOutcome(run_dir, "failed", results)
+        unwrapped = accelerator.unwrap_model(model)
+        if best_state is not None:
+            unwrapped.load_state_dict(best_state)
+        t1 = time.perf_counter()
+        predictions = {
+            s: loop.predict(model, spec, features[s], examples[s], cfg, accelerator, pad_id, reporter, s)
+            for s in tests
+        }
+        predict_s = time.perf_counter() - t1
+
+    written: dict[str, int] = {}
+    if main:
+        save_model(unwrapped, tokenizer, spec, run_dir / "best")
+        written = write_submissions(spec, predictions, examples, run_dir / "submission")
+    accelerator.wait_for_everyone()
+    results.update(
+        status="completed",
+        metrics={"dev": result.best_metrics, "dev_final": result.final_metrics, "history": result.history},
+        best_step=result.best_step,
+        steps=result.steps,
+        epochs=result.epochs,
+        submission_files=written,
+        timings={
+            "tokenize_s": round(tokenize_s, 3), "train_s": round(result.train_s, 3), "eval_s": round(result.eval_s, 3),
+            "predict_s": round(predict_s, 3), "total_s": round(time.perf_counter() - t_start, 3),
+        },
+        throughput={
+            "train_tokens_per_s": round(result.tokens * accelerator.num_processes / max(result.train_s, 1e-9), 1),
+            "train_sequences_per_s": round(result.sequences * accelerator.num_processes / max(result.train_s, 1e-9), 2),
+            "eval_sequences_per_s": round(
+                len(features["dev"]) * len(result.history) / max(result.eval_s, 1e-9), 2
+            ),
+        },
+        finished_at=_utc_now(),
+    )
+    if main:
+        write_json(run_dir / "results.json", results)
+    return RunOutcome(run_dir, "completed", results)
+
+
+def predict_run(
+    task: str, run_dir: str | Path, data_dir: str | Path | None = None, output_dir: str | Path | None = None,
+    progress: bool = True,
+) -> dict[str, int]:
+    """Write the leaderboard files of a saved run (`RUN_DIR/best`) for every test split present."""
+    from clue_runner import loop
+    from clue_runner.modeling import build_model, load_tokenizer
+    from clue_runner.progress import Reporter
+    from clue_runner.results import read_results
+
+    spec = get_task(task)
+    run = Path(run_dir)
+    best = run / "best"
+    if not best.is_dir():
+        raise ClueError(f"{run}: no best/ folder (is this a completed `clue run` directory?)")
+    saved = read_results(run)
+    if saved and saved.get("task") not in (None, spec.name):
+        raise ClueError(f"{run} is a run of {saved.get('task')!r}, not {spec.name!r}")
+    config_file = run / "config.yaml"
+    tree = config_mod.load_yaml(config_file) if config_file.is_file() else config_mod.merged_dict(spec.name)
+    cfg = config_mod.build(tree)
+    folder = task_data_dir(spec, data_dir)
+    tests = present_test_splits(spec, folder)
+    if not tests:
+        raise ClueError(
+            f"{spec.name}: no test file in {folder} (expected one of "
+            f"{', '.join(f for s in spec.test_splits for f in spec.splits[s])})"
+        )
+    examples = read_splits(spec, folder, tests)
+    tokenizer = load_tokenizer(str(best))
+    accelerator = make_accelerator(cfg)
+    model = accelerator.prepare(build_model(spec, str(best), cfg, trained=True))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    with Reporter(enabled=progress and accelerator.is_main_process) as reporter:
+        predictions = {
+            s: loop.predict(
+                model, spec, featurize(spec, s, examples[s], folder, tokenizer, cfg, accelerator), examples[s], cfg,
+                accelerator, pad_id, reporter, s,
+            )
+            for s in tests
+        }
+    out = Path(output_dir) if output_dir else run / "submission"
+    return write_submissions(spec, predictions, examples, out) if accelerator.is_main_process else {}
+
+
+def evaluate_file(task: str, prediction_file: str | Path, data_dir: str | Path | None = None, split: str = "dev") -> dict[str, float]:
+    """Score a leaderboard-format prediction file against a labelled split."""
+    spec = get_task(task)
+    if split not in spec.splits:
+        raise ClueError(f"{spec.name} has no split {split!r} (splits: {', '.join(spec.splits)})")
+    if split in spec.test_splits:
+        raise ClueError(f"{spec.name} {split}: test labels are not public; score a labelled split such as dev")
+    path = Path(prediction_file)
+    if not path.is_file():
+        raise ClueError(f"prediction file not found: {path}")
+    folder = task_data_dir(spec, data_dir)
+    examples = read_splits(spec, folder, [split])[split]
+    return spec.score(spec.parse(path, examples), examples)
