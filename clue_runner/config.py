@@ -184,10 +184,12 @@ def parse_set(assignment: str) -> tuple[list[str], Any]:
     key = key.strip()
     if not key:
         raise ClueError(f"--set {assignment!r}: empty key")
+    if not raw.strip():
+        return key.split("."), raw  # whitespace is a value too (e.g. a keyword joiner of " ")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
-        raise ClueError(f"--set {assignment!r}: cannot parse value: {exc}") from None
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw  # not YAML (e.g. "="): take the text as a string; the type check still applies
     return key.split("."), value
 
 

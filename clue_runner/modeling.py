@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import shutil
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,13 +63,37 @@ def _model_type(resolved: str) -> str | None:
         return None
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Can we open a TCP connection to the hub endpoint? (DNS + connect, bounded by `timeout`.)"""
+    from urllib.parse import urlparse
+
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "huggingface.co", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _prefer_cache_without_network(resolved: str) -> None:
+    """The hub client retries an unreachable host for over a minute per file; probe once instead and, with no
+    connection, go offline so a cached copy is used and a missing one fails at once."""
+    if Path(resolved).is_dir() or os.environ.get("HF_HUB_OFFLINE") == "1":
+        return
+    if not hub_reachable():
+        log.warning("no connection to the Hugging Face hub: using the local cache only for %s", resolved)
+        set_offline()
+
+
 def load_tokenizer(model: str, offline: bool = False) -> PreTrainedTokenizerBase:
     """The checkpoint's tokenizer: BertTokenizer for ALBERT-zh / clue/* (whose type says otherwise), else Auto."""
     if offline:
         set_offline()
+    resolved = resolve_model(model)
+    _prefer_cache_without_network(resolved)
     from transformers import AutoTokenizer, BertTokenizer
 
-    resolved = resolve_model(model)
     try:
         if needs_bert_tokenizer(resolved, _model_type(resolved)):
             return BertTokenizer.from_pretrained(resolved)

@@ -201,6 +201,7 @@ def run_task(
     spec = get_task(task)
     tree = config_mod.merged_dict(spec.name, list(config_files), list(sets), {"model": model, "seed": seed})
     cfg = config_mod.build(tree)
+    _resolved(cfg.model)  # an unknown short name is reported before any data is read
     if download and not (data_dir or _has_data(spec)):
         from clue_runner.download import download_task
 

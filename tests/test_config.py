@@ -1,0 +1,103 @@
+"""Config layering: precedence, strict keys with suggestions, types, duplicate keys, task-only knobs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clue_runner import config
+from clue_runner.config import RunConfig
+from clue_runner.errors import ClueError
+from clue_runner.registry import task_names
+
+
+def test_base_yaml_matches_dataclasses() -> None:
+    tree = config.base_config()
+    cfg = config.build(tree)
+    assert isinstance(cfg, RunConfig)
+    assert set(tree) == {"seed", "model", "train", "data", "eval", "task"}
+    assert set(tree["train"]) == set(config.TrainConfig.__dataclass_fields__)
+    assert set(tree["data"]) == set(config.DataConfig.__dataclass_fields__)
+
+
+def test_required_keys_exist() -> None:
+    tree = config.base_config()
+    for dotted in (
+        "seed", "train.epochs", "train.max_steps", "train.batch_size", "train.lr", "train.warmup_ratio",
+        "train.weight_decay", "train.grad_accum", "train.max_grad_norm", "train.precision", "train.eval_every",
+        "data.max_len", "eval.batch_size", "task",
+    ):
+        node = tree
+        for part in dotted.split("."):
+            assert part in node, dotted
+            node = node[part]
+
+
+def test_precedence(tmp_path: Path) -> None:
+    base = config.load(None)
+    task = config.load("tnews")
+    assert task.train.lr != base.train.lr  # the task file changes it
+    override = tmp_path / "o.yaml"
+    override.write_text("train:\n  lr: 1.0e-4\n  epochs: 7\n")
+    second = tmp_path / "p.yaml"
+    second.write_text("train:\n  epochs: 9\n")
+    cfg = config.load("tnews", [override, second], ["train.lr=3e-5"], {"seed": 7, "model": "rbt3"})
+    assert cfg.train.lr == pytest.approx(3e-5)  # --set beats files
+    assert cfg.train.epochs == 9  # later file beats earlier
+    assert (cfg.seed, cfg.model) == (7, "rbt3")  # flags beat everything
+
+
+def test_unknown_key_suggests() -> None:
+    with pytest.raises(ClueError, match=r"unknown config key 'train\.lrr'.*did you mean 'train\.lr'"):
+        config.load("tnews", sets=["train.lrr=1"])
+
+
+def test_type_mismatch_is_refused() -> None:
+    with pytest.raises(ClueError, match="train.epochs must be a int"):
+        config.load("tnews", sets=["train.epochs=three"])
+    with pytest.raises(ClueError, match="train.group_by_length must be a bool"):
+        config.load("tnews", sets=["train.group_by_length=5"])
+
+
+def test_yaml_floats_without_dot_are_parsed() -> None:
+    # PyYAML reads "1e-5" as a string; the base value's type (float) decides.
+    assert config.load(None, sets=["train.lr=1e-5"]).train.lr == pytest.approx(1e-5)
+
+
+def test_set_splits_on_first_equals_only() -> None:
+    keys, value = config.parse_set("task.keyword_joiner==")
+    assert keys == ["task", "keyword_joiner"] and value == "="
+
+
+def test_nullable_keys_accept_values() -> None:
+    cfg = config.load(None, sets=["train.max_steps=6", "train.eval_every=50"])
+    assert (cfg.train.max_steps, cfg.train.eval_every) == (6, 50)
+    assert config.load(None, sets=["train.max_steps=null"]).train.max_steps is None
+
+
+def test_duplicate_yaml_keys_are_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text("train:\n  lr: 1.0e-5\n  lr: 2.0e-5\n")
+    with pytest.raises(ClueError, match=r"dup.yaml:3: duplicate key 'lr'"):
+        config.load_yaml(path)
+
+
+def test_value_checks() -> None:
+    with pytest.raises(ClueError, match="train.precision"):
+        config.load(None, sets=["train.precision=fp8"])
+    with pytest.raises(ClueError, match="train.batch_size must be at least 1"):
+        config.load(None, sets=["train.batch_size=0"])
+
+
+def test_task_knobs_only_where_declared() -> None:
+    assert config.load("tnews").task["segment_ids"] == "zero"
+    with pytest.raises(ClueError, match="unknown config key 'task.doc_stride'"):
+        config.load("tnews", sets=["task.doc_stride=64"])
+
+
+@pytest.mark.parametrize("task", task_names())
+def test_every_task_config_loads(task: str) -> None:
+    cfg = config.load(task)
+    assert cfg.data.max_len >= 32
+    assert config.to_yaml(config.merged_dict(task)).startswith("seed:")

@@ -1,0 +1,94 @@
+"""The loop on CPU: batching, order restoration, seeded repeatability, non-finite loss, best-state choice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clue_runner.loop import LengthGroupedBatches, sorted_batches
+from clue_runner.runner import run_task
+
+
+def test_length_grouped_batches_cover_every_index_once_per_epoch() -> None:
+    lengths = [(i * 37) % 50 + 1 for i in range(203)]
+    sampler = LengthGroupedBatches(lengths, batch_size=8, seed=3)
+    first = list(sampler)
+    assert sorted(i for b in first for i in b) == list(range(203))
+    assert len(first) == len(sampler) == 26
+    sampler.set_epoch(1)
+    assert list(sampler) != first  # a new order each epoch
+    sampler.set_epoch(0)
+    assert list(sampler) == first  # ... and the same order for the same (seed, epoch)
+
+
+def test_length_grouping_reduces_padding() -> None:
+    lengths = [(i * 37) % 120 + 1 for i in range(800)]
+
+    def padding(batches: list[list[int]]) -> int:
+        return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in batches)
+
+    grouped = padding(list(LengthGroupedBatches(lengths, 16, seed=0)))
+    plain = padding(list(LengthGroupedBatches(lengths, 16, seed=0, group=False)))
+    assert grouped < plain / 5
+
+
+def test_sorted_batches_are_descending_and_complete() -> None:
+    lengths = [5, 9, 1, 7, 3]
+    batches = sorted_batches(lengths, 2)
+    assert batches == [[1, 3], [0, 4], [2]]
+
+
+def _run(tmp: Path, data: Path, model: Path, name: str, *sets: str) -> dict:
+    outcome = run_task(
+        "tnews", model=str(model), data_dir=data, output_dir=tmp / name, sets=["train.max_steps=4", *sets],
+        progress=False, argv=["test"],
+    )
+    return outcome.results
+
+
+def test_seeded_runs_repeat_exactly(tmp_path: Path, tiny_model: Path, task_data) -> None:
+    data = task_data("tnews")
+    first = _run(tmp_path, data, tiny_model, "a")
+    second = _run(tmp_path, data, tiny_model, "b")
+    assert first["metrics"]["history"] == second["metrics"]["history"]
+    for name in first["submission_files"]:
+        assert (tmp_path / "a/submission" / name).read_text() == (tmp_path / "b/submission" / name).read_text()
+    losses = [
+        [json.loads(line).get("loss") for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+        for run in ("a", "b")
+    ]
+    assert losses[0] == losses[1]
+
+
+def test_non_finite_loss_fails_the_run(tmp_path: Path, tiny_model: Path, task_data) -> None:
+    data = task_data("tnews")
+    outcome = run_task(
+        "tnews", model=str(tiny_model), data_dir=data, output_dir=tmp_path / "nan",
+        sets=["train.max_steps=6", "train.lr=1e30", "train.max_grad_norm=0", "train.warmup_ratio=0"],
+        progress=False,
+    )
+    assert outcome.status == "failed"
+    saved = json.loads((tmp_path / "nan/results.json").read_text())
+    assert saved["status"] == "failed" and "non-finite" in saved["error"]
+    assert "metrics" not in saved
+    assert not (tmp_path / "nan/submission").exists()
+
+
+def test_eval_every_steps_and_best_state(tmp_path: Path, tiny_model: Path, task_data) -> None:
+    data = task_data("tnews")
+    res = _run(tmp_path, data, tiny_model, "ev", "train.eval_every=2", "train.max_steps=6")
+    steps = [h["step"] for h in res["metrics"]["history"]]
+    assert steps == [2, 4, 6]
+    best = max(res["metrics"]["history"], key=lambda h: h["accuracy"])
+    assert res["best_step"] == best["step"]
+    assert res["metrics"]["dev"]["accuracy"] == best["accuracy"]
+
+
+@pytest.mark.parametrize("accum", [2])
+def test_gradient_accumulation_counts_optimizer_steps(tmp_path: Path, tiny_model: Path, task_data, accum: int) -> None:
+    data = task_data("tnews")
+    res = _run(tmp_path, data, tiny_model, "acc", f"train.grad_accum={accum}", "train.batch_size=2")
+    assert res["steps"] == 4
+    assert res["batch"]["global"] == 2 * accum
