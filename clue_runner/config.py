@@ -71,7 +71,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate mapping keys."""
 
 
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+def _construct_mapping(
+    loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
@@ -151,12 +153,16 @@ def _coerce(key: str, value: Any, default: Any, where: str) -> Any:
     )
 
 
-def _merge(into: dict[str, Any], layer: dict[str, Any], where: str, prefix: str = "", allow_new: bool = False) -> None:
+def _merge(
+    into: dict[str, Any], layer: dict[str, Any], where: str, prefix: str = "", allow_new: bool = False
+) -> None:
     for key, value in layer.items():
         dotted = f"{prefix}{key}"
         if key not in into:
             if not allow_new:
-                raise ClueError(f"{where}: unknown config key {dotted!r}{did_you_mean(dotted, _all_keys(into, prefix))}")
+                raise ClueError(
+                    f"{where}: unknown config key {dotted!r}{did_you_mean(dotted, _all_keys(into, prefix))}"
+                )
             into[key] = value
             continue
         if isinstance(into[key], dict):
@@ -209,7 +215,9 @@ def merged_dict(
     """Merge all layers into a plain dict (what `clue config` prints and runs save)."""
     tree = base_config()
     if task is not None:
-        _merge(tree, {k: v for k, v in task_config(task).items() if k != "task"}, f"configs/tasks/{task}.yaml")
+        _merge(
+            tree, {k: v for k, v in task_config(task).items() if k != "task"}, f"configs/tasks/{task}.yaml"
+        )
         own = task_config(task).get("task") or {}
         if not isinstance(own, dict):
             raise ClueError(f"configs/tasks/{task}.yaml: task must be a mapping")
@@ -236,7 +244,9 @@ def build(tree: dict[str, Any]) -> RunConfig:
         task=dict(tree.get("task") or {}),
     )
     if cfg.train.precision not in PRECISIONS:
-        raise ClueError(f"train.precision must be one of {', '.join(PRECISIONS)}, got {cfg.train.precision!r}")
+        raise ClueError(
+            f"train.precision must be one of {', '.join(PRECISIONS)}, got {cfg.train.precision!r}"
+        )
     for name, value in (
         ("train.batch_size", cfg.train.batch_size),
         ("train.grad_accum", cfg.train.grad_accum),

@@ -89,7 +89,9 @@ def read_json(path: str | Path) -> Any:
         raise DataError(path, f"malformed JSON: {exc.msg} at column {exc.colno}", exc.lineno) from None
 
 
-def field(record: dict[str, Any], name: str, kind: type | tuple[type, ...], path: Path, line: int | str) -> Any:
+def field(
+    record: dict[str, Any], name: str, kind: type | tuple[type, ...], path: Path, line: int | str
+) -> Any:
     """record[name], checked for presence and type, or a DataError naming file:line and the field."""
     if name not in record:
         raise DataError(path, f"missing field {name!r}", line)
@@ -100,7 +102,9 @@ def field(record: dict[str, Any], name: str, kind: type | tuple[type, ...], path
     return value
 
 
-def label_field(record: dict[str, Any], labels: Sequence[str], path: Path, line: int, name: str = "label") -> str:
+def label_field(
+    record: dict[str, Any], labels: Sequence[str], path: Path, line: int, name: str = "label"
+) -> str:
     """The record's label string, which must belong to the task's label set."""
     value = field(record, name, (str, int), path, line)
     value = str(value)
@@ -135,7 +139,9 @@ def _tokenizer_fingerprint(tokenizer: PreTrainedTokenizerBase) -> str:
     return digest.hexdigest()
 
 
-def cache_key(task: Task, split: str, paths: Sequence[Path], tokenizer: PreTrainedTokenizerBase, cfg: RunConfig) -> str:
+def cache_key(
+    task: Task, split: str, paths: Sequence[Path], tokenizer: PreTrainedTokenizerBase, cfg: RunConfig
+) -> str:
     parts = {
         "cache": FEATURE_CACHE_VERSION,
         "task": task.name,
@@ -155,9 +161,7 @@ def default_cache_dir() -> Path:
     return Path(env).expanduser() if env else Path("~/.cache/clue_runner/features").expanduser()
 
 
-def cached_features(
-    key: str, build: Any, cache_dir: Path | None
-) -> tuple[Features, bool]:
+def cached_features(key: str, build: Any, cache_dir: Path | None) -> tuple[Features, bool]:
     """Load features for `key` from the cache, or build and store them. Returns (features, was_cached).
 
     A damaged cache file is rebuilt, never trusted.

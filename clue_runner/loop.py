@@ -58,7 +58,8 @@ class LengthGroupedBatches(Sampler[list[int]]):
         if self.group:
             mega = self.batch_size * 50
             order = [
-                i for start in range(0, len(order), mega)
+                i
+                for start in range(0, len(order), mega)
                 for i in sorted(order[start : start + mega], key=lambda j: -self.lengths[j])
             ]
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
@@ -72,7 +73,9 @@ def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def _loader(task: Task, features: Features, batch_sampler: Any, pad_id: int, cfg: RunConfig) -> DataLoader[Any]:
+def _loader(
+    task: Task, features: Features, batch_sampler: Any, pad_id: int, cfg: RunConfig
+) -> DataLoader[Any]:
     return DataLoader(
         range(len(features)),  # type: ignore[arg-type]
         batch_sampler=batch_sampler,
@@ -83,8 +86,14 @@ def _loader(task: Task, features: Features, batch_sampler: Any, pad_id: int, cfg
 
 @torch.inference_mode()
 def infer(
-    model: ClueModel, task: Task, features: Features, cfg: RunConfig, accelerator: Accelerator, pad_id: int,
-    reporter: Reporter | None = None, desc: str = "eval",
+    model: ClueModel,
+    task: Task,
+    features: Features,
+    cfg: RunConfig,
+    accelerator: Accelerator,
+    pad_id: int,
+    reporter: Reporter | None = None,
+    desc: str = "eval",
 ) -> list[Any]:
     """Run the model over `features` and return one compact output per feature, in feature order.
 
@@ -94,7 +103,9 @@ def infer(
     from accelerate.utils import gather_object
 
     model.eval()
-    loader = accelerator.prepare(_loader(task, features, sorted_batches(features.lengths(), cfg.eval.batch_size), pad_id, cfg))
+    loader = accelerator.prepare(
+        _loader(task, features, sorted_batches(features.lengths(), cfg.eval.batch_size), pad_id, cfg)
+    )
     local: list[tuple[int, Any]] = []
     task_id = reporter.start(desc, total=len(loader)) if reporter else None
     for batch in loader:
@@ -114,8 +125,14 @@ def infer(
 
 
 def evaluate(
-    model: ClueModel, task: Task, features: Features, examples: Sequence[Example], cfg: RunConfig,
-    accelerator: Accelerator, pad_id: int, reporter: Reporter | None = None,
+    model: ClueModel,
+    task: Task,
+    features: Features,
+    examples: Sequence[Example],
+    cfg: RunConfig,
+    accelerator: Accelerator,
+    pad_id: int,
+    reporter: Reporter | None = None,
 ) -> dict[str, float]:
     """Dev metrics (percent) of the current model state."""
     outputs = infer(model, task, features, cfg, accelerator, pad_id, reporter, "dev")
@@ -123,11 +140,20 @@ def evaluate(
 
 
 def predict(
-    model: ClueModel, task: Task, features: Features, examples: Sequence[Example], cfg: RunConfig,
-    accelerator: Accelerator, pad_id: int, reporter: Reporter | None = None, desc: str = "predict",
+    model: ClueModel,
+    task: Task,
+    features: Features,
+    examples: Sequence[Example],
+    cfg: RunConfig,
+    accelerator: Accelerator,
+    pad_id: int,
+    reporter: Reporter | None = None,
+    desc: str = "predict",
 ) -> list[Any]:
     """One prediction per example."""
-    return task.decode(infer(model, task, features, cfg, accelerator, pad_id, reporter, desc), features, examples, cfg)
+    return task.decode(
+        infer(model, task, features, cfg, accelerator, pad_id, reporter, desc), features, examples, cfg
+    )
 
 
 @dataclass
@@ -159,7 +185,9 @@ def _optimizer(model: torch.nn.Module, cfg: RunConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=cfg.train.lr, eps=cfg.train.adam_eps, fused=fused or None)
 
 
-def _linear_schedule(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+def _linear_schedule(
+    optimizer: torch.optim.Optimizer, warmup: int, total: int
+) -> torch.optim.lr_scheduler.LambdaLR:
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / max(1, warmup)
@@ -186,7 +214,9 @@ def train(
     last state is the best), picked by `task.main_metric` (higher is better for every CLUE metric).
     Raises NonFiniteLoss when a loss is NaN or infinite.
     """
-    sampler = LengthGroupedBatches(train_features.lengths(), cfg.train.batch_size, cfg.seed, cfg.train.group_by_length)
+    sampler = LengthGroupedBatches(
+        train_features.lengths(), cfg.train.batch_size, cfg.seed, cfg.train.group_by_length
+    )
     loader = _loader(task, train_features, sampler, pad_id, cfg)
     optimizer = _optimizer(model, cfg)
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
@@ -250,10 +280,15 @@ def train(
             if reporter and task_id is not None:
                 reporter.advance(task_id, loss=running_loss / max(1, running_n))
             if log_line and (step % cfg.train.log_every == 0 or step == total):
-                log_line({
-                    "step": step, "epoch": round(fraction, 4), "loss": round(running_loss / max(1, running_n), 6),
-                    "lr": scheduler.get_last_lr()[0], "elapsed_s": round(time.perf_counter() - start, 3),
-                })
+                log_line(
+                    {
+                        "step": step,
+                        "epoch": round(fraction, 4),
+                        "loss": round(running_loss / max(1, running_n), 6),
+                        "lr": scheduler.get_last_lr()[0],
+                        "elapsed_s": round(time.perf_counter() - start, 3),
+                    }
+                )
                 running_loss, running_n = 0.0, 0
             if cfg.train.eval_every and step % cfg.train.eval_every == 0:
                 run_eval(step, fraction)

@@ -209,7 +209,10 @@ def build_model(task: Task, model_path: str, cfg: RunConfig, trained: bool = Fal
         if task.head == "classify":
             id2label = dict(enumerate(task.labels))
             backbone = AutoModelForSequenceClassification.from_pretrained(
-                resolved, num_labels=task.num_outputs, id2label=id2label, label2id={v: k for k, v in id2label.items()},
+                resolved,
+                num_labels=task.num_outputs,
+                id2label=id2label,
+                label2id={v: k for k, v in id2label.items()},
                 **kwargs,
             )
             return ClueModel("classify", backbone)
@@ -226,7 +229,9 @@ def build_model(task: Task, model_path: str, cfg: RunConfig, trained: bool = Fal
 
         head_file = Path(resolved) / HEAD_FILE
         if not head_file.is_file():
-            raise ClueError(f"{resolved}: no {HEAD_FILE}; is this the best/ folder of a `clue run` of {task.name}?")
+            raise ClueError(
+                f"{resolved}: no {HEAD_FILE}; is this the best/ folder of a `clue run` of {task.name}?"
+            )
         pointer.load_state_dict(load_file(str(head_file)))
     return ClueModel(task.head, backbone, pointer)
 
@@ -246,7 +251,9 @@ def save_model(model: ClueModel, tokenizer: PreTrainedTokenizerBase, task: Task,
             json.dumps({"heads": model.pointer.heads, "head_size": model.pointer.head_size}) + "\n"
         )
     (tmp / TASK_FILE).write_text(
-        json.dumps({"task": task.name, "task_version": task.version, "head": task.head, "labels": list(task.labels)})
+        json.dumps(
+            {"task": task.name, "task_version": task.version, "head": task.head, "labels": list(task.labels)}
+        )
         + "\n"
     )
     old = out_dir.with_name(f".{out_dir.name}.old")
@@ -269,7 +276,9 @@ def _round8(n: int) -> int:
     return max(8, (n + 7) // 8 * 8)
 
 
-def collate(head: HeadKind, features: Features, indices: Sequence[int], pad_id: int) -> dict[str, torch.Tensor]:
+def collate(
+    head: HeadKind, features: Features, indices: Sequence[int], pad_id: int
+) -> dict[str, torch.Tensor]:
     """Pad the rows `indices` of `features` to the batch's longest sequence (rounded up to a multiple of 8)."""
     rows = [features.rows[i] for i in indices]
     labels = [features.labels[i] for i in indices]
@@ -283,7 +292,9 @@ def collate(head: HeadKind, features: Features, indices: Sequence[int], pad_id: 
         for key, value in (("input_ids", pad_id), ("token_type_ids", 0), ("attention_mask", 0)):
             batch[key] = torch.tensor(_pad([r[key] for r in rows], length, value), dtype=torch.long)
         if head in ("span", "entities"):
-            batch["span_mask"] = torch.tensor(_pad([r["span_mask"] for r in rows], length, 0), dtype=torch.long)
+            batch["span_mask"] = torch.tensor(
+                _pad([r["span_mask"] for r in rows], length, 0), dtype=torch.long
+            )
     if all(label is None for label in labels):
         return batch
     if head in ("classify", "choice"):
@@ -324,11 +335,15 @@ def loss_fn(head: HeadKind, logits: torch.Tensor, batch: dict[str, torch.Tensor]
     target = torch.zeros_like(logits)
     if labels.numel():
         target[labels[:, 0], labels[:, 1], labels[:, 2], labels[:, 3]] = 1.0
-    return multilabel_categorical_crossentropy(logits.reshape(b * types, seq * seq), target.reshape(b * types, -1))
+    return multilabel_categorical_crossentropy(
+        logits.reshape(b * types, seq * seq), target.reshape(b * types, -1)
+    )
 
 
 @torch.no_grad()
-def reduce_outputs(head: HeadKind, logits: torch.Tensor, batch: dict[str, torch.Tensor], cfg: RunConfig) -> list[Any]:
+def reduce_outputs(
+    head: HeadKind, logits: torch.Tensor, batch: dict[str, torch.Tensor], cfg: RunConfig
+) -> list[Any]:
     """Per-feature compact outputs for `decode` (tasks/base.py), computed on the device."""
     if head in ("classify", "choice"):
         return list(logits.float().cpu().numpy().astype(np.float32))
@@ -344,7 +359,9 @@ def reduce_outputs(head: HeadKind, logits: torch.Tensor, batch: dict[str, torch.
         best, flat = scores.reshape(b, -1).max(dim=-1)
         out = []
         for score, pos in zip(best.tolist(), flat.tolist(), strict=True):
-            out.append((0, 0, float("-inf")) if score <= NEG_INF / 2 else (pos // seq, pos % seq, float(score)))
+            out.append(
+                (0, 0, float("-inf")) if score <= NEG_INF / 2 else (pos // seq, pos % seq, float(score))
+            )
         return out
     hits = (logits > 0).nonzero().tolist()
     values = logits[logits > 0].tolist()

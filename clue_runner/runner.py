@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from clue_runner import __version__
 from clue_runner import config as config_mod
-from clue_runner.data import cache_key, cached_features, default_cache_dir, file_info, require_split, task_data_dir
+from clue_runner.data import (
+    cache_key,
+    cached_features,
+    default_cache_dir,
+    file_info,
+    require_split,
+    task_data_dir,
+)
 from clue_runner.errors import ClueError
 from clue_runner.registry import MODELS, get_task
 from clue_runner.results import RESULTS_SCHEMA, atomic_write_text, write_json
@@ -40,6 +47,7 @@ class RunOutcome:
     run_dir: Path
     status: str
     results: dict[str, Any]
+    main_process: bool = True  # under `accelerate launch`, only the main process reports
 
 
 def _utc_now() -> str:
@@ -66,7 +74,9 @@ def prepare_output_dir(output_dir: Path | None, task: str, model: str, overwrite
     if path.exists() and not path.is_dir():
         raise ClueError(f"--output-dir {path} exists and is not a folder")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise ClueError(f"--output-dir {path} exists and is not empty; pass --overwrite to replace its contents")
+        raise ClueError(
+            f"--output-dir {path} exists and is not empty; pass --overwrite to replace its contents"
+        )
     return path
 
 
@@ -126,7 +136,10 @@ def make_accelerator(cfg: RunConfig) -> Accelerator:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     accelerator = Accelerator(
-        mixed_precision=resolve_precision(cfg.train.precision), gradient_accumulation_steps=cfg.train.grad_accum
+        mixed_precision=resolve_precision(cfg.train.precision),
+        gradient_accumulation_steps=cfg.train.grad_accum,
+        # Accelerate only forms a CPU process group (gloo) under torchrun/accelerate launch when told cpu=True.
+        cpu=not torch.cuda.is_available(),
     )
     set_seed(cfg.seed, deterministic=False)
     return accelerator
@@ -145,7 +158,12 @@ def present_test_splits(task: Task, data_dir: Path) -> list[str]:
 
 
 def featurize(
-    task: Task, split: str, examples: Sequence[Example], data_dir: Path, tokenizer: Any, cfg: RunConfig,
+    task: Task,
+    split: str,
+    examples: Sequence[Example],
+    data_dir: Path,
+    tokenizer: Any,
+    cfg: RunConfig,
     accelerator: Accelerator | None,
 ) -> Features:
     """Tokenise once, cached on disk by (files, tokenizer, max_len/task knobs, task version)."""
@@ -212,8 +230,12 @@ def run_task(
     examples["train"] = _limit(examples["train"], cfg.data.max_train)
     examples["dev"] = _limit(examples["dev"], cfg.data.max_eval)
     if not tests:
-        log.warning("%s: no test file in %s (%s): no leaderboard file will be written", spec.name, folder,
-                    ", ".join(f for s in spec.test_splits for f in spec.splits[s]))
+        log.warning(
+            "%s: no test file in %s (%s): no leaderboard file will be written",
+            spec.name,
+            folder,
+            ", ".join(f for s in spec.test_splits for f in spec.splits[s]),
+        )
     run_dir = prepare_output_dir(Path(output_dir) if output_dir else None, spec.name, cfg.model, overwrite)
     tokenizer = load_tokenizer(cfg.model)
 
@@ -232,7 +254,10 @@ def run_task(
         "seed": cfg.seed,
         "config": tree,
         "argv": list(argv if argv is not None else sys.argv),
-        "data": {"dir": str(folder), "files": file_info([p for s in examples for p in spec.split_paths(folder, s)])},
+        "data": {
+            "dir": str(folder),
+            "files": file_info([p for s in examples for p in spec.split_paths(folder, s)]),
+        },
         "main_metric": spec.main_metric,
         "started_at": _utc_now(),
     }
@@ -258,8 +283,16 @@ def _resolved(model: str) -> str:
 
 
 def _run(
-    spec: Task, cfg: RunConfig, tree: dict[str, Any], folder: Path, tests: list[str],
-    examples: dict[str, list[Example]], tokenizer: Any, run_dir: Path, results: dict[str, Any], progress: bool,
+    spec: Task,
+    cfg: RunConfig,
+    tree: dict[str, Any],
+    folder: Path,
+    tests: list[str],
+    examples: dict[str, list[Example]],
+    tokenizer: Any,
+    run_dir: Path,
+    results: dict[str, Any],
+    progress: bool,
     t_start: float,
 ) -> RunOutcome:
     from clue_runner import loop
@@ -274,7 +307,8 @@ def _run(
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
     results["environment"] = environment(accelerator)
     results["batch"] = {
-        "per_device": cfg.train.batch_size, "grad_accum": cfg.train.grad_accum,
+        "per_device": cfg.train.batch_size,
+        "grad_accum": cfg.train.grad_accum,
         "world_size": accelerator.num_processes,
         "global": cfg.train.batch_size * cfg.train.grad_accum * accelerator.num_processes,
     }
@@ -297,15 +331,25 @@ def _run(
     with Reporter(enabled=progress and main) as reporter:
         try:
             result, best_state = loop.train(
-                model, spec, features["train"], features["dev"], examples["dev"], cfg, accelerator, pad_id,
-                reporter, log_line,
+                model,
+                spec,
+                features["train"],
+                features["dev"],
+                examples["dev"],
+                cfg,
+                accelerator,
+                pad_id,
+                reporter,
+                log_line,
             )
         except loop.NonFiniteLoss as exc:
             results.update(status="failed", error=str(exc), finished_at=_utc_now())
             if main:
                 write_json(run_dir / "results.json", results)
-            log.error("%s: %s; the run is marked failed and no score or leaderboard file is written", spec.name, exc)
-            return RunOutcome(run_dir, "failed", results)
+            log.error(
+                "%s: %s; the run is marked failed and no score or leaderboard file is written", spec.name, exc
+            )
+            return RunOutcome(run_dir, "failed", results, main)
         unwrapped = accelerator.unwrap_model(model)
         if best_state is not None:
             unwrapped.load_state_dict(best_state)
@@ -329,12 +373,19 @@ def _run(
         epochs=result.epochs,
         submission_files=written,
         timings={
-            "tokenize_s": round(tokenize_s, 3), "train_s": round(result.train_s, 3), "eval_s": round(result.eval_s, 3),
-            "predict_s": round(predict_s, 3), "total_s": round(time.perf_counter() - t_start, 3),
+            "tokenize_s": round(tokenize_s, 3),
+            "train_s": round(result.train_s, 3),
+            "eval_s": round(result.eval_s, 3),
+            "predict_s": round(predict_s, 3),
+            "total_s": round(time.perf_counter() - t_start, 3),
         },
         throughput={
-            "train_tokens_per_s": round(result.tokens * accelerator.num_processes / max(result.train_s, 1e-9), 1),
-            "train_sequences_per_s": round(result.sequences * accelerator.num_processes / max(result.train_s, 1e-9), 2),
+            "train_tokens_per_s": round(
+                result.tokens * accelerator.num_processes / max(result.train_s, 1e-9), 1
+            ),
+            "train_sequences_per_s": round(
+                result.sequences * accelerator.num_processes / max(result.train_s, 1e-9), 2
+            ),
             "eval_sequences_per_s": round(
                 len(features["dev"]) * len(result.history) / max(result.eval_s, 1e-9), 2
             ),
@@ -343,11 +394,14 @@ def _run(
     )
     if main:
         write_json(run_dir / "results.json", results)
-    return RunOutcome(run_dir, "completed", results)
+    return RunOutcome(run_dir, "completed", results, main)
 
 
 def predict_run(
-    task: str, run_dir: str | Path, data_dir: str | Path | None = None, output_dir: str | Path | None = None,
+    task: str,
+    run_dir: str | Path,
+    data_dir: str | Path | None = None,
+    output_dir: str | Path | None = None,
     progress: bool = True,
 ) -> dict[str, int]:
     """Write the leaderboard files of a saved run (`RUN_DIR/best`) for every test split present."""
@@ -382,8 +436,15 @@ def predict_run(
     with Reporter(enabled=progress and accelerator.is_main_process) as reporter:
         predictions = {
             s: loop.predict(
-                model, spec, featurize(spec, s, examples[s], folder, tokenizer, cfg, accelerator), examples[s], cfg,
-                accelerator, pad_id, reporter, s,
+                model,
+                spec,
+                featurize(spec, s, examples[s], folder, tokenizer, cfg, accelerator),
+                examples[s],
+                cfg,
+                accelerator,
+                pad_id,
+                reporter,
+                s,
             )
             for s in tests
         }
@@ -391,13 +452,17 @@ def predict_run(
     return write_submissions(spec, predictions, examples, out) if accelerator.is_main_process else {}
 
 
-def evaluate_file(task: str, prediction_file: str | Path, data_dir: str | Path | None = None, split: str = "dev") -> dict[str, float]:
+def evaluate_file(
+    task: str, prediction_file: str | Path, data_dir: str | Path | None = None, split: str = "dev"
+) -> dict[str, float]:
     """Score a leaderboard-format prediction file against a labelled split."""
     spec = get_task(task)
     if split not in spec.splits:
         raise ClueError(f"{spec.name} has no split {split!r} (splits: {', '.join(spec.splits)})")
     if split in spec.test_splits:
-        raise ClueError(f"{spec.name} {split}: test labels are not public; score a labelled split such as dev")
+        raise ClueError(
+            f"{spec.name} {split}: test labels are not public; score a labelled split such as dev"
+        )
     path = Path(prediction_file)
     if not path.is_file():
         raise ClueError(f"prediction file not found: {path}")

@@ -16,10 +16,16 @@ from clue_runner.cli import app
 from clue_runner.registry import task_names
 
 
-def clue(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def clue(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "clue_runner", *args], capture_output=True, text=True, cwd=cwd, env=full_env,
+        [sys.executable, "-m", "clue_runner", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=full_env,
         timeout=300,
     )
 
@@ -53,25 +59,58 @@ def test_config_prints_merged_yaml() -> None:
 def test_run_predict_evaluate_round_trip(tmp_path: Path, tiny_model: Path, task_data) -> None:
     data = task_data("tnews")
     out = tmp_path / "run"
-    done = clue("run", "tnews", "--model", str(tiny_model), "--data-dir", str(data), "--output-dir", str(out),
-                "--set", "train.max_steps=3", "--offline", "--quiet")
+    done = clue(
+        "run",
+        "tnews",
+        "--model",
+        str(tiny_model),
+        "--data-dir",
+        str(data),
+        "--output-dir",
+        str(out),
+        "--set",
+        "train.max_steps=3",
+        "--offline",
+        "--quiet",
+    )
     assert done.returncode == 0, done.stderr
     results = json.loads((out / "results.json").read_text())
     assert results["status"] == "completed"
     assert "accuracy" in results["metrics"]["dev"]
-    for key in ("task_version", "model", "best_step", "timings", "throughput", "environment", "submission_files"):
+    for key in (
+        "task_version",
+        "model",
+        "best_step",
+        "timings",
+        "throughput",
+        "environment",
+        "submission_files",
+    ):
         assert key in results
     assert set(results["submission_files"]) == {"tnews11_predict.json", "tnews10_predict.json"}
     assert (out / "config.yaml").is_file() and (out / "best" / "config.json").is_file()
 
-    again = clue("predict", "tnews", "--run", str(out), "--data-dir", str(data), "--output-dir", str(tmp_path / "p"),
-                 "--quiet")
+    again = clue(
+        "predict",
+        "tnews",
+        "--run",
+        str(out),
+        "--data-dir",
+        str(data),
+        "--output-dir",
+        str(tmp_path / "p"),
+        "--quiet",
+    )
     assert again.returncode == 0, again.stderr
     for name in results["submission_files"]:
         assert (tmp_path / "p" / name).read_bytes() == (out / "submission" / name).read_bytes()
 
     gold = tmp_path / "gold.json"
-    lines = [json.loads(line) for line in (data / "dev.json").read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [
+        json.loads(line)
+        for line in (data / "dev.json").read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     gold.write_text("".join(json.dumps({"id": i, "label": r["label"]}) + "\n" for i, r in enumerate(lines)))
     scored = clue("evaluate", "tnews", str(gold), "--data-dir", str(data), "--split", "dev", "--json")
     assert scored.returncode == 0, scored.stderr
@@ -106,12 +145,16 @@ def test_bad_input_names_file_and_line_and_writes_nothing(
     elif defect == "missing":
         lines[1] = json.dumps({"label": "100", "label_desc": "news_story", "keywords": ""})
     elif defect == "label":
-        lines[1] = json.dumps({"label": "999", "label_desc": "x", "sentence": "某句", "keywords": ""}, ensure_ascii=False)
+        lines[1] = json.dumps(
+            {"label": "999", "label_desc": "x", "sentence": "某句", "keywords": ""}, ensure_ascii=False
+        )
     train.write_text("\n".join(lines) + "\n", encoding="utf-8")
     if defect == "empty":
         (data / "dev.json").write_text("")
     out = tmp_path / "run"
-    done = clue("run", "tnews", "--model", str(tiny_model), "--data-dir", str(data), "--output-dir", str(out), "-q")
+    done = clue(
+        "run", "tnews", "--model", str(tiny_model), "--data-dir", str(data), "--output-dir", str(out), "-q"
+    )
     _assert_one_line_error(done, where, what)
     assert not out.exists()
 
@@ -128,7 +171,9 @@ def test_refuses_non_empty_output_dir(tmp_path: Path, tiny_model: Path, task_dat
     out = tmp_path / "busy"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    done = clue("run", "tnews", "--model", str(tiny_model), "--data-dir", str(task_data("tnews")), "-o", str(out))
+    done = clue(
+        "run", "tnews", "--model", str(tiny_model), "--data-dir", str(task_data("tnews")), "-o", str(out)
+    )
     _assert_one_line_error(done, "not empty", "--overwrite")
     assert (out / "keep.txt").read_text() == "mine"
 
@@ -138,7 +183,8 @@ def test_unknown_names_suggest(tmp_path: Path) -> None:
     _assert_one_line_error(clue("config", "tnews", "--set", "data.maxlen=3"), "did you mean 'data.max_len'")
     _assert_one_line_error(
         clue("run", "tnews", "--model", "roberta-wwm", "--data-dir", str(tmp_path)),
-        "unknown model short name 'roberta-wwm'", "did you mean",
+        "unknown model short name 'roberta-wwm'",
+        "did you mean",
     )
 
 
@@ -148,15 +194,34 @@ def test_missing_data_says_how_to_download(tmp_path: Path) -> None:
 
 
 def test_hub_id_offline_fails_fast_with_advice(tmp_path: Path, task_data) -> None:
-    done = clue("run", "tnews", "--model", "hfl/chinese-roberta-wwm-ext", "--data-dir", str(task_data("tnews")),
-                "-o", str(tmp_path / "r"), "--offline", env={"HF_HOME": str(tmp_path / "hf")})
+    done = clue(
+        "run",
+        "tnews",
+        "--model",
+        "hfl/chinese-roberta-wwm-ext",
+        "--data-dir",
+        str(task_data("tnews")),
+        "-o",
+        str(tmp_path / "r"),
+        "--offline",
+        env={"HF_HOME": str(tmp_path / "hf")},
+    )
     _assert_one_line_error(done, "could not load model", "--model DIR")
     assert not (tmp_path / "r").exists()
 
 
 def test_tiny_model_with_a_vocab_file(tmp_path: Path) -> None:
     vocab = tmp_path / "vocab.txt"
-    tokens = ["[PAD]", *[f"[unused{i}]" for i in range(1, 100)], "[UNK]", "[CLS]", "[SEP]", "[MASK]", "你", "好"]
+    tokens = [
+        "[PAD]",
+        *[f"[unused{i}]" for i in range(1, 100)],
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        "你",
+        "好",
+    ]
     vocab.write_text("\n".join(tokens) + "\n", encoding="utf-8")
     done = clue("tiny-model", str(tmp_path / "m"), "--vocab", str(vocab), "--layers", "1", "--hidden", "32")
     assert done.returncode == 0, done.stderr

@@ -24,9 +24,20 @@ def test_base_yaml_matches_dataclasses() -> None:
 def test_required_keys_exist() -> None:
     tree = config.base_config()
     for dotted in (
-        "seed", "train.epochs", "train.max_steps", "train.batch_size", "train.lr", "train.warmup_ratio",
-        "train.weight_decay", "train.grad_accum", "train.max_grad_norm", "train.precision", "train.eval_every",
-        "data.max_len", "eval.batch_size", "task",
+        "seed",
+        "train.epochs",
+        "train.max_steps",
+        "train.batch_size",
+        "train.lr",
+        "train.warmup_ratio",
+        "train.weight_decay",
+        "train.grad_accum",
+        "train.max_grad_norm",
+        "train.precision",
+        "train.eval_every",
+        "data.max_len",
+        "eval.batch_size",
+        "task",
     ):
         node = tree
         for part in dotted.split("."):

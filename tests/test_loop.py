@@ -42,8 +42,13 @@ def test_sorted_batches_are_descending_and_complete() -> None:
 
 def _run(tmp: Path, data: Path, model: Path, name: str, *sets: str) -> dict:
     outcome = run_task(
-        "tnews", model=str(model), data_dir=data, output_dir=tmp / name, sets=["train.max_steps=4", *sets],
-        progress=False, argv=["test"],
+        "tnews",
+        model=str(model),
+        data_dir=data,
+        output_dir=tmp / name,
+        sets=["train.max_steps=4", *sets],
+        progress=False,
+        argv=["test"],
     )
     return outcome.results
 
@@ -54,7 +59,9 @@ def test_seeded_runs_repeat_exactly(tmp_path: Path, tiny_model: Path, task_data)
     second = _run(tmp_path, data, tiny_model, "b")
     assert first["metrics"]["history"] == second["metrics"]["history"]
     for name in first["submission_files"]:
-        assert (tmp_path / "a/submission" / name).read_text() == (tmp_path / "b/submission" / name).read_text()
+        assert (tmp_path / "a/submission" / name).read_text() == (
+            tmp_path / "b/submission" / name
+        ).read_text()
     losses = [
         [json.loads(line).get("loss") for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
         for run in ("a", "b")
@@ -65,7 +72,10 @@ def test_seeded_runs_repeat_exactly(tmp_path: Path, tiny_model: Path, task_data)
 def test_non_finite_loss_fails_the_run(tmp_path: Path, tiny_model: Path, task_data) -> None:
     data = task_data("tnews")
     outcome = run_task(
-        "tnews", model=str(tiny_model), data_dir=data, output_dir=tmp_path / "nan",
+        "tnews",
+        model=str(tiny_model),
+        data_dir=data,
+        output_dir=tmp_path / "nan",
         sets=["train.max_steps=6", "train.lr=1e30", "train.max_grad_norm=0", "train.warmup_ratio=0"],
         progress=False,
     )
@@ -87,8 +97,50 @@ def test_eval_every_steps_and_best_state(tmp_path: Path, tiny_model: Path, task_
 
 
 @pytest.mark.parametrize("accum", [2])
-def test_gradient_accumulation_counts_optimizer_steps(tmp_path: Path, tiny_model: Path, task_data, accum: int) -> None:
+def test_gradient_accumulation_counts_optimizer_steps(
+    tmp_path: Path, tiny_model: Path, task_data, accum: int
+) -> None:
     data = task_data("tnews")
     res = _run(tmp_path, data, tiny_model, "acc", f"train.grad_accum={accum}", "train.batch_size=2")
     assert res["steps"] == 4
     assert res["batch"]["global"] == 2 * accum
+
+
+def test_two_processes_predict_exactly_like_one(tmp_path: Path, tiny_model: Path, task_data) -> None:
+    """torchrun with 2 CPU processes (gloo): sharded, length-sorted inference gives the same files."""
+    import os
+    import subprocess
+    import sys
+
+    data = task_data("tnews")
+    run = run_task(
+        "tnews",
+        model=str(tiny_model),
+        data_dir=data,
+        output_dir=tmp_path / "one",
+        sets=["train.max_steps=2"],
+        progress=False,
+    ).run_dir
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "clue_runner",
+        "predict",
+        "tnews",
+        "-r",
+        str(run),
+        "-d",
+        str(data),
+        "-o",
+        str(tmp_path / "two"),
+        "-q",
+    ]  # torchrun would take "--run" as its own
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for name in ("tnews11_predict.json", "tnews10_predict.json"):
+        assert (tmp_path / "two" / name).read_text() == (run / "submission" / name).read_text()

@@ -11,11 +11,16 @@ from rich.table import Table
 
 from clue_runner.cli.app import app, console, fail
 
-CONFIG_OPT = typer.Option(None, "--config", "-c", help="YAML file of config overrides (repeatable; later wins).")
+CONFIG_OPT = typer.Option(
+    None, "--config", "-c", help="YAML file of config overrides (repeatable; later wins)."
+)
 SET_OPT = typer.Option(None, "--set", "-s", help="Override one key, e.g. --set train.lr=3e-5 (repeatable).")
 DATA_DIR_OPT = typer.Option(
-    None, "--data-dir", "-d", help="Folder with the task's official files [default: $CLUE_DATA_DIR/<task>, else "
-    "~/.cache/clue_runner/data/<task>]."
+    None,
+    "--data-dir",
+    "-d",
+    help="Folder with the task's official files [default: $CLUE_DATA_DIR/<task>, else "
+    "~/.cache/clue_runner/data/<task>].",
 )
 
 
@@ -31,8 +36,12 @@ def tasks_cmd() -> None:
         task = get_task(name)
         files = sorted({f for names in task.splits.values() for f in names})
         table.add_row(
-            name, task.head, task.main_metric, ", ".join(files),
-            ", ".join(f"{f} ({s})" for s, f in task.submissions.items()), "yes" if name in LEADERBOARD_TASKS else "no",
+            name,
+            task.head,
+            task.main_metric,
+            ", ".join(files),
+            ", ".join(f"{f} ({s})" for s, f in task.submissions.items()),
+            "yes" if name in LEADERBOARD_TASKS else "no",
         )
     console.print(table)
 
@@ -91,7 +100,10 @@ def tiny_model_cmd(
 def run_cmd(
     task: str = typer.Argument(..., help="Task name (see `clue tasks`)."),
     model: str | None = typer.Option(
-        None, "--model", "-m", help="Short name (`clue models`), hub id or local folder [default: config `model`]."
+        None,
+        "--model",
+        "-m",
+        help="Short name (`clue models`), hub id or local folder [default: config `model`].",
     ),
     data_dir: Path | None = DATA_DIR_OPT,
     output_dir: Path | None = typer.Option(
@@ -101,20 +113,36 @@ def run_cmd(
     config: list[Path] = CONFIG_OPT,
     set_: list[str] = SET_OPT,
     seed: int | None = typer.Option(None, "--seed", help="Random seed [default: config `seed`]."),
-    offline: bool = typer.Option(False, "--offline", help="Never touch the network (local folders / HF cache only)."),
-    download: bool = typer.Option(False, "--download", help="Download the task's data first when it is missing."),
+    offline: bool = typer.Option(
+        False, "--offline", help="Never touch the network (local folders / HF cache only)."
+    ),
+    download: bool = typer.Option(
+        False, "--download", help="Download the task's data first when it is missing."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Fine-tune on TASK, score dev, predict the test set(s) and write leaderboard files + results.json."""
     from clue_runner.runner import run_task
 
     outcome = run_task(
-        task, model=model, data_dir=data_dir, output_dir=output_dir, config_files=list(config or []),
-        sets=list(set_ or []), seed=seed, overwrite=overwrite, offline=offline, download=download,
+        task,
+        model=model,
+        data_dir=data_dir,
+        output_dir=output_dir,
+        config_files=list(config or []),
+        sets=list(set_ or []),
+        seed=seed,
+        overwrite=overwrite,
+        offline=offline,
+        download=download,
         progress=not quiet,
     )
+    if not outcome.main_process:
+        return
     if outcome.status != "completed":
-        raise fail(f"run failed: {outcome.results.get('error')} (see {outcome.run_dir / 'results.json'})", code=1)
+        raise fail(
+            f"run failed: {outcome.results.get('error')} (see {outcome.run_dir / 'results.json'})", code=1
+        )
     res = outcome.results
     table = Table(title=f"{res['task']} dev", caption=f"best step {res['best_step']} of {res['steps']}")
     table.add_column("metric")
@@ -132,7 +160,9 @@ def predict_cmd(
     task: str = typer.Argument(..., help="Task name."),
     run: Path = typer.Option(..., "--run", "-r", help="A `clue run` folder (its best/ model is used)."),
     data_dir: Path | None = DATA_DIR_OPT,
-    output_dir: Path | None = typer.Option(None, "--output-dir", "-o", help="Where to write [default: RUN/submission]."),
+    output_dir: Path | None = typer.Option(
+        None, "--output-dir", "-o", help="Where to write [default: RUN/submission]."
+    ),
     offline: bool = typer.Option(False, "--offline", help="Never touch the network."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
