@@ -76,7 +76,7 @@ def _construct_mapping(
 ) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise ClueError(f"{loader.name}:{key_node.start_mark.line + 1}: duplicate key {key!r}")
         seen.add(key)
@@ -100,7 +100,7 @@ def load_yaml(path: str | Path, text: str | None = None) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise ClueError(f"{path}: invalid YAML: {exc}") from None
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
     if data is None:
         return {}
     if not isinstance(data, dict):

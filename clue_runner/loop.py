@@ -171,7 +171,8 @@ class TrainResult:
 
 
 def _optimizer(model: torch.nn.Module, cfg: RunConfig) -> torch.optim.Optimizer:
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue

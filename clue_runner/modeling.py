@@ -58,7 +58,7 @@ def _model_type(resolved: str) -> str | None:
     from transformers import AutoConfig
 
     try:
-        return AutoConfig.from_pretrained(resolved).model_type  # type: ignore[no-any-return]
+        return AutoConfig.from_pretrained(resolved).model_type
     except OSError:
         return None
 
@@ -172,9 +172,9 @@ class ClueModel(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
         if self.pointer is None:
-            return self.backbone(**inputs).logits  # type: ignore[no-any-return]
+            return self.backbone(**inputs).logits
         hidden = self.backbone(**inputs).last_hidden_state
-        return self.pointer(hidden, batch["span_mask"])  # type: ignore[no-any-return]
+        return self.pointer(hidden, batch["span_mask"])
 
 
 def _dropout_kwargs(resolved: str, dropout: float | None) -> dict[str, Any]:

@@ -69,7 +69,7 @@ def get_task(name: str) -> Task:
     if key not in TASKS:
         raise unknown("task", name, TASKS)
     module = importlib.import_module(TASKS[key])
-    return module.TASK  # type: ignore[no-any-return]
+    return module.TASK
 
 
 def resolve_model(name: str) -> str:
