@@ -1,0 +1,380 @@
+"""`clue check-data`: validate and describe a task folder before anyone spends GPU hours on it.
+
+Validation is the task's own: `task.read` raises DataError for a record it cannot use (the first per file), and
+`task.check` lists what the reader tolerates (CMRC2018 answer_start drift, named by question id). For JSON-lines
+files the check keeps going past a bad line (blanked in a scratch copy, so line numbers stay right) to report up
+to MAX_PER_FILE problems per file. The ids the leaderboard files need are the readers' to check (CLUENER record
+ids, CMRC2018 question ids); the classification and C3 files are keyed by position. Raw checks the readers leave
+to us: CHID blanks (answered, unique in their file, at most 10 per record). With a tokenizer it adds token-length percentiles, how many
+examples reach `data.max_len`, and for span/entity tasks how many gold answers survive encode -> decode exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from clue_runner.errors import DataError
+from clue_runner.subset import BLANK, layout
+
+if TYPE_CHECKING:
+    from clue_runner.config import RunConfig
+    from clue_runner.tasks.base import Task
+
+MAX_PER_FILE = 20
+MAX_BLANKS = 10  # CHID: 10 shared candidates, so a record with more blanks cannot get distinct answers
+PERCENTILES = (50, 90, 95, 99, 100)
+
+
+@dataclass
+class Problem:
+    """One thing wrong: the file, where in it (line number, question id, blank key ...), and what."""
+
+    file: str
+    where: int | str | None
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.file}:{self.where}: {self.message}"
+            if self.where is not None
+            else f"{self.file}: {self.message}"
+        )
+
+
+@dataclass
+class SplitReport:
+    files: list[str]
+    present: bool
+    examples: int | None = None
+    labels: dict[str, int] | None = None
+    lengths: dict[str, int] | None = None
+    truncated: int | None = None
+    windowed: int | None = None
+    features: int | None = None
+    roundtrip: dict[str, Any] | None = None
+    problems: int = 0
+
+
+@dataclass
+class Report:
+    task: str
+    data_dir: str
+    ok: bool = True
+    max_len: int | None = None
+    model: str | None = None
+    splits: dict[str, SplitReport] = field(default_factory=dict)
+    extra_files: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, problem: Problem, split: str | None = None) -> None:
+        self.problems.append(problem)
+        self.ok = False
+        if split is not None and split in self.splits:
+            self.splits[split].problems += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["problems"] = [{**asdict(p), "text": str(p)} for p in self.problems]
+        return out
+
+
+def _problem(exc: DataError) -> Problem:
+    return Problem(exc.path, exc.line, exc.message)
+
+
+# ---------------------------------------------------------------------------------------------------- reading
+
+
+def _read_all(task: Task, data_dir: Path, split: str, report: Report) -> list[Any] | None:
+    """Read a split; on failure report it and, for JSON-lines files, keep scanning past the bad line."""
+    try:
+        return list(task.read(data_dir, split))
+    except DataError as exc:
+        first = exc
+    except Exception as exc:  # a reader bug must not hide the other files' problems
+        report.add(
+            Problem(
+                str(task.split_paths(data_dir, split)[0]), None, f"unreadable: {type(exc).__name__}: {exc}"
+            ),
+            split,
+        )
+        return None
+    report.add(_problem(first), split)
+    if layout(task) == "squad" or layout(task) == "c3" or not isinstance(first.line, int):
+        return None
+    _scan_on(task, data_dir, split, first, report)
+    return None
+
+
+def _scan_on(task: Task, data_dir: Path, split: str, first: DataError, report: Report) -> None:
+    """Blank each bad line in a scratch copy of the split and read again, to list later bad lines too."""
+    scratch = Path(tempfile.mkdtemp(prefix="clue-check-"))
+    try:
+        for path in task.split_paths(data_dir, split):
+            shutil.copy2(path, scratch / path.name)
+        lines: dict[str, list[str]] = {}
+        exc: DataError | None = first
+        count = 1
+        while exc is not None and isinstance(exc.line, int) and count < MAX_PER_FILE:
+            name = Path(exc.path).name
+            if name.endswith("_answer.json") or not (scratch / name).is_file():
+                return
+            if name not in lines:
+                lines[name] = (scratch / name).read_text(encoding="utf-8-sig").splitlines(keepends=True)
+            if not 1 <= exc.line <= len(lines[name]) or not lines[name][exc.line - 1].strip():
+                return
+            lines[name][exc.line - 1] = "\n"  # blank lines are skipped but still counted, so numbers hold
+            (scratch / name).write_text("".join(lines[name]), encoding="utf-8")
+            try:
+                task.read(scratch, split)
+                exc = None
+            except DataError as again:
+                exc = again
+                count += 1
+                if not Path(again.path).is_relative_to(scratch):
+                    return
+                report.add(Problem(str(data_dir / Path(again.path).name), again.line, again.message), split)
+            except Exception:
+                return
+        if exc is not None:
+            report.add(
+                Problem(
+                    str(data_dir / Path(exc.path).name),
+                    None,
+                    f"more problems not listed (first {MAX_PER_FILE} shown)",
+                ),
+                split,
+            )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------- raw checks
+
+
+def _json_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    out = []
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                record = json.loads(line)
+                if isinstance(record, dict):
+                    out.append((number, record))
+    return out
+
+
+def _check_chid(task: Task, data_dir: Path, split: str, report: Report) -> None:
+    """Every blank unique in its file, at most 10 per record, and answered (0..9) where an answer file exists."""
+    paths = task.split_paths(data_dir, split)
+    answer_files = [p for p in paths if p.name.endswith("_answer.json")]
+    answers: dict[str, Any] | None = None
+    if answer_files:
+        doc = json.loads(answer_files[0].read_text(encoding="utf-8-sig"))
+        answers = doc if isinstance(doc, dict) else None
+    for path in paths:
+        if path in answer_files:
+            continue
+        seen: dict[str, int] = {}
+        for number, record in _json_lines(path):
+            texts = record.get("content")
+            blanks = (
+                [b for t in texts if isinstance(t, str) for b in BLANK.findall(t)]
+                if isinstance(texts, list)
+                else []
+            )
+            if len(blanks) > MAX_BLANKS:
+                report.add(
+                    Problem(str(path), number, f"{len(blanks)} blanks in one record (at most {MAX_BLANKS})"),
+                    split,
+                )
+            for blank in blanks:
+                if blank in seen:
+                    report.add(Problem(str(path), number, f"blank {blank} also on line {seen[blank]}"), split)
+                seen[blank] = number
+                if answers is not None:
+                    value = answers.get(blank)
+                    if value is None:
+                        report.add(
+                            Problem(
+                                str(answer_files[0]),
+                                blank,
+                                f"no answer for the blank on {path.name}:{number}",
+                            ),
+                            split,
+                        )
+                    elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10:
+                        report.add(
+                            Problem(
+                                str(answer_files[0]),
+                                blank,
+                                f"answer must be a candidate index 0..9, got {value!r}",
+                            ),
+                            split,
+                        )
+
+
+# ---------------------------------------------------------------------------------------------------- stats
+
+
+def label_counts(task: Task, examples: Sequence[Any]) -> dict[str, int] | None:
+    """Label distribution: class labels, answer indices, or entity spans per type (CLUENER); None otherwise."""
+    try:
+        gold = task.gold(examples)
+    except Exception:
+        return None
+    counts: Counter[str] = Counter()
+    for item in gold:
+        if isinstance(item, (str, int)) and task.head != "span":
+            counts[str(item)] += 1
+        elif isinstance(item, dict) and task.head == "entities":
+            for kind, entities in item.items():
+                counts[kind] += sum(len(spans) for spans in entities.values())
+        elif isinstance(item, dict):  # CHID-like: blank -> candidate index
+            counts.update(str(v) for v in item.values())
+        else:
+            return None
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _percentiles(values: Sequence[int]) -> dict[str, int]:
+    import numpy as np
+
+    if not values:
+        return {}
+    return {
+        ("max" if q == 100 else f"p{q}"): int(np.percentile(values, q, method="higher")) for q in PERCENTILES
+    }
+
+
+def _entity_spans(item: Any) -> set[tuple[str, int, int]]:
+    return {(k, int(s), int(e)) for k, ents in item.items() for spans in ents.values() for s, e in spans}
+
+
+def _roundtrip(task: Task, examples: Sequence[Any], tokenizer: Any, cfg: RunConfig) -> dict[str, Any]:
+    from clue_runner.roundtrip import roundtrip
+
+    log = logging.getLogger("clue_runner")
+    level = log.level
+    log.setLevel(logging.ERROR)  # roundtrip encodes again: its warnings were already shown once
+    try:
+        predictions, metrics = roundtrip(task, examples, tokenizer, cfg)
+    finally:
+        log.setLevel(level)
+    gold = task.gold(examples)
+    if task.head == "entities":
+        total = exact = 0
+        for pred, want in zip(predictions, gold, strict=True):
+            spans = _entity_spans(want)
+            total += len(spans)
+            exact += len(spans & _entity_spans(pred))
+        unit = "entities"
+    else:
+        total = len(gold)
+        exact = sum(
+            pred == want or pred in getattr(ex, "answers", ())
+            for pred, want, ex in zip(predictions, gold, examples, strict=True)
+        )
+        unit = "answers"
+    return {"unit": unit, "gold": total, "exact": exact, "lost": total - exact, "metrics": metrics}
+
+
+def describe_tokens(
+    task: Task,
+    examples: Sequence[Any],
+    tokenizer: Any,
+    cfg: RunConfig,
+    split_report: SplitReport,
+    labelled: bool,
+) -> None:
+    """Fill in token lengths, truncation and (span / entity tasks, labelled splits) the gold round trip."""
+    features = task.encode(examples, tokenizer, cfg)
+    lengths = features.lengths()
+    split_report.features = len(features)
+    split_report.lengths = _percentiles(lengths)
+    limit = cfg.data.max_len
+    hit = {features.example_index[i] for i, n in enumerate(lengths) if n >= limit}
+    split_report.truncated = len(hit)
+    if task.head == "span":  # long contexts become several windows rather than being cut
+        per_example = Counter(features.example_index)
+        split_report.windowed = sum(1 for n in per_example.values() if n > 1)
+    if labelled and task.head in ("span", "entities"):
+        split_report.roundtrip = _roundtrip(task, examples, tokenizer, cfg)
+
+
+# ---------------------------------------------------------------------------------------------------- main
+
+
+def check_task(
+    task: Task,
+    data_dir: Path,
+    tokenizer: Any = None,
+    cfg: RunConfig | None = None,
+    model: str | None = None,
+) -> Report:
+    """Validate and describe `data_dir` for `task`.
+
+    Args:
+        task: the task.
+        data_dir: the task folder.
+        tokenizer: with `cfg`, adds token statistics and the gold round trip.
+        cfg: the run config (for `data.max_len` and task options).
+        model: the model name, recorded in the report.
+
+    Returns:
+        The report; `report.ok` is False when any problem was found.
+    """
+    data_dir = Path(data_dir)
+    report = Report(
+        task.name, str(data_dir), model=model, max_len=cfg.data.max_len if cfg and tokenizer else None
+    )
+    for split, names in task.splits.items():
+        present = task.has_split(data_dir, split)
+        report.splits[split] = SplitReport(files=list(names), present=present)
+        if not present:
+            for path in task.split_paths(data_dir, split):
+                if not path.is_file() and split in ("train", "dev"):
+                    report.add(Problem(str(path), None, "file missing"), split)
+            continue
+        examples = _read_all(task, data_dir, split, report)
+        checker_ok = examples is not None
+        if task.check is not None and checker_ok:
+            try:
+                for problem in task.check(data_dir, split):
+                    report.add(_problem(problem), split)
+            except DataError as exc:
+                report.add(_problem(exc), split)
+        if examples is None:
+            continue
+        report.splits[split].examples = len(examples)
+        labelled = split not in task.test_splits
+        try:
+            if layout(task) == "chid":
+                _check_chid(task, data_dir, split, report)
+        except (ValueError, OSError) as exc:  # the reader accepted it, so this is only a belt-and-braces pass
+            report.add(Problem(str(data_dir), None, f"{split}: {exc}"), split)
+        if labelled:
+            report.splits[split].labels = label_counts(task, examples)
+        if tokenizer is not None and cfg is not None:
+            describe_tokens(task, examples, tokenizer, cfg, report.splits[split], labelled)
+    if not any(report.splits[s].present for s in task.test_splits):
+        expected = ", ".join(n for s in task.test_splits for n in task.splits[s])
+        report.add(Problem(str(data_dir), None, f"no test file (expected {expected})"))
+    split_files = {n for names in task.splits.values() for n in names}
+    report.extra_files = (
+        sorted(
+            p.name
+            for p in data_dir.iterdir()
+            if p.is_file() and p.name not in split_files and not p.name.startswith(".")
+        )
+        if data_dir.is_dir()
+        else []
+    )
+    return report
