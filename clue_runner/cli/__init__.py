@@ -5,9 +5,12 @@ Heavy libraries (torch, transformers) are imported inside commands so `clue --he
 
 from __future__ import annotations
 
-from clue_runner.cli.app import app, main
-
 # Command modules register on import. Keep one import per line, in `clue --help` order.
-from clue_runner.cli import core  # noqa: E402,F401
+from clue_runner.cli import (
+    core,  # noqa: F401
+    data_cmds,  # noqa: F401
+    workflow,  # noqa: F401
+)
+from clue_runner.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -1,0 +1,289 @@
+"""`clue bench`: a restartable sweep of (task, seed) cells, each one `clue run` into `<out>/<task>/seed<k>/`.
+
+Cells run in this process through `runner.run_task` (not as subprocesses), so `accelerate launch -m clue_runner
+bench ...` spreads every cell over the launched processes exactly as it would a single `clue run`.
+
+Restart rule: a cell counts as done only when its results.json says `completed`; anything else in a cell folder
+(a killed run, a failed one, stray files) is replaced by a fresh run. A done cell is skipped, but only if it was
+run with the same model and configuration as requested now: a changed `--set` would otherwise silently keep stale
+scores, so that is refused before any work starts. A failing cell is recorded (its results.json, and
+`<out>/bench.json`) and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from clue_runner import config as config_mod
+from clue_runner.errors import ClueError, unknown
+from clue_runner.registry import TASKS
+from clue_runner.results import read_results, write_json
+
+log = logging.getLogger("clue_runner")
+
+BENCH_FILE = "bench.json"
+
+
+@dataclass
+class Cell:
+    """One (task, seed) cell of a sweep and how it ended.
+
+    status: "skipped" (completed earlier), "completed", "failed" (the run failed or raised), "pending"
+    (not reached: the sweep was interrupted before it).
+    """
+
+    task: str
+    seed: int
+    dir: Path
+    status: str = "pending"
+    metric: str | None = None
+    score: float | None = None
+    error: str | None = None
+    seconds: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["dir"] = str(self.dir)
+        return out
+
+
+def parse_tasks(value: str) -> list[str]:
+    """`all` (the 11 tasks, registry order) or a comma-separated list of task names; duplicates dropped."""
+    if value.strip().lower() == "all":
+        return list(TASKS)
+    names: list[str] = []
+    for part in value.split(","):
+        name = part.strip().lower()
+        if not name:
+            continue
+        if name not in TASKS:
+            raise unknown("task", name, TASKS)
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise ClueError("--tasks is empty: give `all` or task names separated by commas")
+    return names
+
+
+def parse_seeds(value: str | None) -> list[int]:
+    """A comma-separated list of integer seeds (`1,2,3`); None gives [] (= the config's `seed`, see run_bench)."""
+    if value is None:
+        return []
+    seeds: list[int] = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            seed = int(part)
+        except ValueError:
+            raise ClueError(f"--seeds: {part!r} is not an integer (expected e.g. 1,2,3)") from None
+        if seed not in seeds:
+            seeds.append(seed)
+    if not seeds:
+        raise ClueError("--seeds is empty (expected e.g. 1,2,3)")
+    return seeds
+
+
+def cell_dir(output_dir: Path, task: str, seed: int) -> Path:
+    return Path(output_dir) / task / f"seed{seed}"
+
+
+def _normalised(tree: dict[str, Any]) -> Any:
+    # results.json holds the config after a JSON round trip (tuples -> lists); compare like with like.
+    return json.loads(json.dumps(tree, default=str))
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new), key=str):
+            out += _differences(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
+
+
+def plan(
+    tasks: Sequence[str],
+    seeds: Sequence[int],
+    output_dir: Path,
+    model: str | None,
+    config_files: Sequence[str | Path] = (),
+    sets: Sequence[str] = (),
+) -> list[Cell]:
+    """The sweep's cells, done ones marked `skipped`; checks every config and every done cell before any work.
+
+    Raises:
+        ClueError: a bad --config / --set, or a completed cell that was run with another model or configuration.
+    """
+    cells = []
+    clashes = []
+    for task in tasks:
+        for seed in seeds:
+            # Merging now surfaces a bad --set for any task before the first cell spends time training.
+            tree = config_mod.merged_dict(
+                task, list(config_files), list(sets), {"model": model, "seed": seed}
+            )
+            config_mod.build(tree)
+            cell = Cell(task=task, seed=seed, dir=cell_dir(output_dir, task, seed))
+            results = read_results(cell.dir)
+            if results is not None and results.get("status") == "completed":
+                diff = _differences(_normalised(results.get("config") or {}), _normalised(tree))
+                if diff:
+                    clashes.append(f"{cell.dir}: {'; '.join(diff[:3])}{' ...' if len(diff) > 3 else ''}")
+                cell.status = "skipped"
+                _fill_score(cell, results)
+            cells.append(cell)
+    if clashes:
+        raise ClueError(
+            "completed cells were run with a different model or configuration (use another --output-dir, or "
+            "delete those cell folders to re-run them): " + " | ".join(clashes)
+        )
+    return cells
+
+
+def _fill_score(cell: Cell, results: dict[str, Any]) -> None:
+    from clue_runner.report import figure, figure_metric
+
+    cell.metric = figure_metric(cell.task, results)
+    cell.score = figure(results)
+    timings = results.get("timings") or {}
+    if isinstance(timings.get("total_s"), (int, float)):
+        cell.seconds = float(timings["total_s"])
+
+
+def is_main_process() -> bool:
+    """True in a plain process and on rank 0 of a launch."""
+    # `accelerate launch` sets RANK for every process; importing accelerate here would cost a second per call.
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _barrier() -> None:
+    """Line up the processes of a launch before each cell, so that they enter it together (each clears and
+    prepares the cell folder). A no-op in a single process, and before the first cell (the runner's Accelerator
+    sets up the process group)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) < 2:
+        return
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def write_summary(output_dir: Path, cells: Sequence[Cell], model: str | None) -> None:
+    """`<out>/bench.json`: every cell's status, score and error (main process only)."""
+    if is_main_process():
+        write_json(Path(output_dir) / BENCH_FILE, {"model": model, "cells": [c.as_json() for c in cells]})
+
+
+RunFn = Callable[..., Any]
+
+
+def run_bench(
+    tasks: Sequence[str],
+    model: str | None,
+    seeds: Sequence[int],
+    output_dir: str | Path,
+    data_root: str | Path | None = None,
+    config_files: Sequence[str | Path] = (),
+    sets: Sequence[str] = (),
+    offline: bool = False,
+    progress: bool = True,
+    on_cell: Callable[[Cell], None] | None = None,
+    run: RunFn | None = None,
+) -> list[Cell]:
+    """Run every (task, seed) cell not yet completed; returns all cells with their status.
+
+    Args:
+        tasks: task names (see `parse_tasks`).
+        model: model short name, hub id or folder (None = the config's model).
+        seeds: one cell per seed per task; empty = the configured `seed` (base.yaml, --config, --set).
+        output_dir: the sweep folder; cells go to `<output_dir>/<task>/seed<k>/`.
+        data_root: folder holding `<task>/` data folders (None = $CLUE_DATA_DIR or the default cache).
+        config_files, sets: as for `clue run`, applied to every cell.
+        offline: no hub access.
+        progress: show each cell's progress bars.
+        on_cell: called before (status "running") and after each cell that runs, for progress lines.
+        run: stands in for `runner.run_task` (tests).
+    """
+    from clue_runner.data import data_root as resolve_root
+
+    out = Path(output_dir)
+    if out.exists() and not out.is_dir():
+        raise ClueError(f"--output-dir {out} exists and is not a folder")
+    if not seeds:
+        seeds = [int(config_mod.merged_dict(None, list(config_files), list(sets))["seed"])]
+    cells = plan(tasks, seeds, out, model, config_files, sets)
+    if run is None:
+        from clue_runner.runner import run_task
+
+        run = run_task
+    root = resolve_root(data_root) if data_root else None
+    write_summary(out, cells, model)
+    try:
+        for cell in cells:
+            if cell.status == "skipped":
+                continue
+            _barrier()
+            _run_cell(cell, run, model, root, config_files, sets, offline, progress, on_cell)
+            write_summary(out, cells, model)
+    except KeyboardInterrupt:
+        # The interrupted cell stays non-completed on disk and is re-run next time.
+        for cell in cells:
+            if cell.status == "running":
+                cell.status, cell.error = "failed", "interrupted"
+        write_summary(out, cells, model)
+        raise
+    return cells
+
+
+def _run_cell(
+    cell: Cell,
+    run: RunFn,
+    model: str | None,
+    root: Path | None,
+    config_files: Sequence[str | Path],
+    sets: Sequence[str],
+    offline: bool,
+    progress: bool,
+    on_cell: Callable[[Cell], None] | None,
+) -> None:
+    cell.status = "running"
+    if on_cell:
+        on_cell(cell)
+    start = time.perf_counter()
+    try:
+        outcome = run(
+            cell.task,
+            model=model,
+            data_dir=root / cell.task if root else None,
+            output_dir=cell.dir,
+            config_files=tuple(config_files),
+            sets=tuple(sets),
+            seed=cell.seed,
+            # Whatever sits in a cell folder that is not a completed run is leftover from a killed or failed
+            # attempt; every process of a launch must agree, so this is decided by the plan, not re-checked.
+            overwrite=True,
+            offline=offline,
+            progress=progress,
+        )
+    except ClueError as exc:
+        cell.status, cell.error = "failed", str(exc)
+    except Exception as exc:  # one broken cell must not cost the rest of a long sweep
+        log.exception("%s seed %d crashed", cell.task, cell.seed)
+        cell.status, cell.error = "failed", f"{type(exc).__name__}: {exc}"
+    else:
+        results = getattr(outcome, "results", None) or read_results(cell.dir) or {}
+        cell.status = "completed" if getattr(outcome, "status", None) == "completed" else "failed"
+        cell.error = results.get("error") if cell.status == "failed" else None
+        _fill_score(cell, results)
+    cell.seconds = round(time.perf_counter() - start, 3)
+    if on_cell:
+        on_cell(cell)

@@ -1,0 +1,227 @@
+"""Workflow commands over many runs: bench (sweeps), report (statistics), submit (zip), validate (checks).
+
+Exit status: 0 on success; 1 when a sweep has failed cells, a submission has problems, or validation finds any;
+2 for a usage error (bad option, missing folder), as for every command.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from clue_runner.cli.app import app, console, err_console, fail
+
+if TYPE_CHECKING:
+    from clue_runner.bench import Cell
+    from clue_runner.submission import Validation
+
+CONFIG_OPT = typer.Option(
+    None, "--config", "-c", help="YAML file of config overrides for every cell (repeatable)."
+)
+SET_OPT = typer.Option(None, "--set", "-s", help="Override one key in every cell, e.g. --set train.epochs=2.")
+DATA_ROOT_OPT = typer.Option(
+    None,
+    "--data-root",
+    help="Folder holding one <task>/ folder per task [default: $CLUE_DATA_DIR, else "
+    "~/.cache/clue_runner/data].",
+)
+
+
+def _score(cell: Cell) -> str:
+    return f"{cell.score:.2f}" if cell.score is not None else "–"
+
+
+@app.command("bench")
+def bench_cmd(
+    tasks: str = typer.Option(
+        ..., "--tasks", "-t", help="`all` (the 11 tasks) or names separated by commas."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="Short name, hub id or local folder [default: config `model`]."
+    ),
+    seeds: str | None = typer.Option(
+        None, "--seeds", help="Seeds separated by commas, one cell each [default: config `seed`]."
+    ),
+    data_root: Path | None = DATA_ROOT_OPT,
+    output_dir: Path = typer.Option(
+        Path("runs/bench"), "--output-dir", "-o", help="Sweep folder; cells go to <out>/<task>/seed<k>/."
+    ),
+    config: list[Path] = CONFIG_OPT,
+    set_: list[str] = SET_OPT,
+    offline: bool = typer.Option(False, "--offline", help="Never touch the network."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-cell progress bars."),
+) -> None:
+    """Run every (task, seed) cell as a `clue run`; re-running skips completed cells and retries the rest.
+
+    Works under `accelerate launch -m clue_runner bench ...` too: cells run in this process.
+    """
+    from clue_runner.bench import is_main_process, parse_seeds, parse_tasks, run_bench
+
+    main = is_main_process()
+
+    def on_cell(cell: Cell) -> None:
+        if not main:
+            return
+        if cell.status == "running":
+            err_console.print(f"[bold]{cell.task}[/] seed {cell.seed}: running -> {escape(str(cell.dir))}")
+        else:
+            detail = (
+                f"{cell.metric} {_score(cell)}" if cell.status == "completed" else escape(str(cell.error))
+            )
+            err_console.print(
+                f"[bold]{cell.task}[/] seed {cell.seed}: {cell.status} ({detail}, {cell.seconds:.0f} s)"
+            )
+
+    cells = run_bench(
+        parse_tasks(tasks),
+        model,
+        parse_seeds(seeds),
+        output_dir,
+        data_root,
+        list(config or []),
+        list(set_ or []),
+        offline=offline,
+        progress=not quiet,
+        on_cell=on_cell,
+    )
+    if not main:
+        return
+    table = Table(title=f"clue bench: {output_dir}")
+    for name in ("task", "seed", "status", "metric", "score", "time s", "note"):
+        table.add_column(name, justify="right" if name in ("seed", "score", "time s") else "left")
+    style = {"completed": "green", "skipped": "cyan", "failed": "red"}
+    for cell in cells:
+        table.add_row(
+            cell.task,
+            str(cell.seed),
+            f"[{style.get(cell.status, 'white')}]{cell.status}[/]",
+            cell.metric or "",
+            _score(cell),
+            f"{cell.seconds:.1f}" if cell.seconds is not None else "–",
+            escape(cell.error or ""),
+        )
+    console.print(table)
+    failed = [c for c in cells if c.status == "failed"]
+    console.print(f"report: clue report {output_dir}")
+    if failed:
+        raise fail(
+            f"{len(failed)} of {len(cells)} cells failed (see the table; re-run the command to retry them)", 1
+        )
+
+
+@app.command("report")
+def report_cmd(
+    paths: list[Path] = typer.Argument(
+        ..., help="Run folders and/or sweep folders (searched for results.json)."
+    ),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | markdown | csv | json."),
+    compare: str | None = typer.Option(
+        None,
+        "--compare",
+        help="Add published figures and deltas: bojone (test) | paddlenlp (dev) | clue (dev).",
+    ),
+    plot: Path | None = typer.Option(
+        None,
+        "--plot",
+        help="Write a PNG: learning curves for one run, else per-task scores vs published ones.",
+    ),
+) -> None:
+    """Per-task mean/std/min/max over seeds, other metrics, steps, time and throughput, and the CLUE score."""
+    from clue_runner import report
+
+    if fmt not in report.FORMATS:
+        raise fail(f"unknown --format {fmt!r}; choose one of {', '.join(report.FORMATS)}")
+    runs = report.find_runs(paths)
+    summary = report.summarize(runs, compare)
+    if fmt == "json":
+        sys.stdout.write(report.render_json(summary))
+    elif fmt == "markdown":
+        sys.stdout.write(report.render_markdown(summary))
+    elif fmt == "csv":
+        sys.stdout.write(report.render_csv(summary))
+    else:
+        console.print(report.render_rich(summary))
+    if plot is not None:
+        if len(runs) == 1:
+            report.plot_curves(runs[0][0], runs[0][1], plot)
+            err_console.print(f"wrote learning curves to {escape(str(plot))}")
+        else:
+            report.plot_scores(summary, plot, compare or "bojone")
+            err_console.print(f"wrote score plot to {escape(str(plot))}")
+
+
+def _print_validation(validation: Validation, title: str, show_source: bool = False) -> None:
+    table = Table(title=title)
+    columns = ["file", "task", "test set", "records", "verdict"] + (["from run"] if show_source else [])
+    for name in columns:
+        table.add_column(name, justify="right" if name == "records" else "left", overflow="fold")
+    for f in validation.files:
+        verdict = "[green]ok[/]" if f.ok else "[red]" + escape("; ".join(f.problems)) + "[/]"
+        row = [
+            escape(f.name),
+            f.task or "?",
+            f.split or "?",
+            str(f.records) if f.records is not None else "–",
+            verdict,
+        ]
+        table.add_row(*row, *([escape(f.source)] if show_source else []))
+    console.print(table)
+    if validation.missing:
+        console.print("not in this submission (CLUE 1.1 tasks): " + ", ".join(validation.missing))
+
+
+@app.command("submit")
+def submit_cmd(
+    paths: list[Path] = typer.Argument(..., help="Run folders and/or sweep folders."),
+    out: Path = typer.Option(..., "--output", "-o", help="The zip to write, e.g. submit.zip."),
+    data_root: Path | None = typer.Option(
+        None,
+        "--data-root",
+        help="Folder holding <task>/ data folders to validate against [default: each run's own data folder].",
+    ),
+) -> None:
+    """Gather one leaderboard file per task and test version (best-dev run), validate them, write a flat zip."""
+    from clue_runner.submission import check_chosen, gather, write_zip
+
+    chosen = gather(paths, data_root)
+    validation = check_chosen(chosen)
+    _print_validation(validation, "clue submit", show_source=True)
+    if not validation.ok:
+        for line in validation.all_problems():
+            err_console.print(f"[red]-[/] {escape(line)}")
+        raise fail(f"not written: {len(validation.all_problems())} problem(s) in the leaderboard files", 1)
+    write_zip({c.name: c.path for c in chosen}, out)
+    several = [c for c in chosen if c.candidates > 1]
+    if several:
+        console.print(
+            "picked the best-dev run for: "
+            + ", ".join(
+                f"{c.name} ({c.score:.2f} of {c.candidates} runs)" for c in several if c.score is not None
+            )
+        )
+    console.print(f"wrote {out} ({len(chosen)} files, flat)")
+
+
+@app.command("validate")
+def validate_cmd(
+    target: Path = typer.Argument(..., help="A submission zip, a folder of leaderboard files, or one file."),
+    data_root: Path | None = DATA_ROOT_OPT,
+) -> None:
+    """Check leaderboard files against the test sets: names, JSON shape, one record per test record, ids, labels.
+
+    Works on files made by any tool. Exits 1 when anything is wrong, naming the file and the problem.
+    """
+    from clue_runner.submission import validate
+
+    validation = validate(target, data_root)
+    _print_validation(validation, f"clue validate: {target}")
+    if not validation.ok:
+        for line in validation.all_problems():
+            err_console.print(f"[red]-[/] {escape(line)}")
+        raise fail(f"{target}: {len(validation.all_problems())} problem(s)", 1)
+    console.print(f"{target}: {len(validation.files)} file(s) ok")

@@ -1,0 +1,482 @@
+"""`clue report`: seed statistics per task, the CLUE average, published comparisons, plots.
+
+Reads only `results.json` and `metrics.jsonl` files (no torch import), so a report over a whole sweep takes well
+under a second. Every `results.json` below the given folders counts: a run folder, a `clue bench` sweep
+(`<task>/seed<k>/`), or any tree of those. Completed runs make up the statistics; failed or unfinished ones are
+counted, not scored.
+
+The per-task figure is the task's main metric, except CMRC2018, which the CLUE leaderboard ranks by EM (CLUE
+README): its figure is `em` when the run reports it. The CLUE score is the mean of the per-task figure means over
+the CLUE 1.1 leaderboard tasks present (`registry.LEADERBOARD_TASKS`: the 11 tasks without CMNLI); it is flagged
+partial (`complete: false`) when any of them is missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from clue_runner.errors import ClueError
+from clue_runner.published import CMRC2018_F1, SOURCES, canonical_model, published
+from clue_runner.registry import LEADERBOARD_TASKS, TASKS
+from clue_runner.results import read_results
+
+FORMATS = ("table", "markdown", "csv", "json")
+DIGITS = 4  # JSON values; tables show 2
+
+
+def find_runs(paths: Sequence[str | Path]) -> list[tuple[Path, dict[str, Any]]]:
+    """Every (run folder, results) below `paths`, sorted by folder; a path that holds no run is an error.
+
+    A `results.json` that cannot be read (a run killed while it was first written) is skipped: the atomic
+    writes mean this only happens before the run wrote anything worth reporting.
+    """
+    found: dict[Path, dict[str, Any]] = {}
+    for raw in paths:
+        root = Path(raw)
+        if not root.exists():
+            raise ClueError(f"not found: {root}")
+        candidates = (
+            [root / "results.json"]
+            if (root / "results.json").is_file()
+            else sorted(root.rglob("results.json"))
+        )
+        hits = 0
+        for candidate in candidates:
+            results = read_results(candidate.parent)
+            if results is None or "task" not in results:
+                continue
+            found[candidate.parent.resolve()] = results
+            hits += 1
+        if not hits:
+            raise ClueError(
+                f"{root}: no results.json below it (expected a `clue run` or `clue bench` output folder)"
+            )
+    return sorted(found.items(), key=lambda item: str(item[0]))
+
+
+def figure_metric(task: str, results: dict[str, Any]) -> str:
+    """The metric a task's leaderboard figure uses: the main metric, EM for CMRC2018."""
+    dev = (results.get("metrics") or {}).get("dev") or {}
+    if task == "cmrc2018" and "em" in dev:
+        return "em"
+    return str(results.get("main_metric") or next(iter(dev), "score"))
+
+
+def figure(results: dict[str, Any]) -> float | None:
+    """A completed run's leaderboard figure (percent), or None."""
+    if results.get("status") != "completed":
+        return None
+    dev = (results.get("metrics") or {}).get("dev") or {}
+    value = dev.get(figure_metric(str(results.get("task")), results))
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, DIGITS)
+
+
+def _stats(values: Sequence[float]) -> dict[str, Any]:
+    """mean/std/min/max/n; std is the sample std over seeds, null for a single run."""
+    if not values:
+        return {"mean": None, "std": None, "min": None, "max": None, "n": 0}
+    return {
+        "mean": _r(statistics.fmean(values)),
+        "std": _r(statistics.stdev(values)) if len(values) > 1 else None,
+        "min": _r(min(values)),
+        "max": _r(max(values)),
+        "n": len(values),
+    }
+
+
+def _mean_of(runs: Iterable[dict[str, Any]], *keys: str) -> float | None:
+    """Mean of runs' numeric value at the nested `keys`, skipping runs that lack it; None when none has it."""
+    values = []
+    for run in runs:
+        value: Any = run
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        values.append(value)
+    numbers = [float(v) for v in values if isinstance(v, (int, float))]
+    return _r(statistics.fmean(numbers)) if numbers else None
+
+
+def _model_of(runs: Sequence[dict[str, Any]]) -> tuple[str | None, str | None]:
+    names = {(r.get("model") or {}).get("name") for r in runs}
+    if len(names) > 1:
+        shown = ", ".join(sorted(str(n) for n in names))
+        raise ClueError(f"the runs use several models ({shown}); report each model's folders separately")
+    if not runs:
+        return None, None
+    model = runs[0].get("model") or {}
+    return model.get("name"), model.get("resolved")
+
+
+def summarize(runs: Sequence[tuple[Path, dict[str, Any]]], compare: str | None = None) -> dict[str, Any]:
+    """The report as one JSON-ready object (what `--format json` prints; the other formats render it).
+
+    Args:
+        runs: (folder, results) pairs from `find_runs`.
+        compare: a `published.SOURCES` key to add published figures and deltas, or None.
+
+    Returns:
+        {"model", "tasks": {task: {...}}, "clue_score", "clue_tasks", "missing", "complete", "compare"}.
+    """
+    if compare is not None and compare not in SOURCES:
+        raise ClueError(f"unknown --compare source {compare!r}; known: {', '.join(SOURCES)}")
+    results = [r for _, r in runs]
+    name, resolved = _model_of(results)
+    short = canonical_model(name, resolved)
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        by_task.setdefault(str(r["task"]), []).append(r)
+    order = [t for t in TASKS if t in by_task] + sorted(t for t in by_task if t not in TASKS)
+
+    tasks: dict[str, Any] = {}
+    for task in order:
+        done = [r for r in by_task[task] if figure(r) is not None]
+        metric = figure_metric(task, done[0]) if done else str(by_task[task][0].get("main_metric") or "")
+        entry: dict[str, Any] = {"metric": metric, **_stats([figure(r) for r in done])}  # type: ignore[misc]
+        entry["seeds"] = sorted(int(r["seed"]) for r in done if isinstance(r.get("seed"), int))
+        entry["failed"] = sum(r.get("status") == "failed" for r in by_task[task])
+        entry["unfinished"] = sum(r.get("status") not in ("completed", "failed") for r in by_task[task])
+        entry["in_clue_score"] = task in LEADERBOARD_TASKS
+        names = sorted({k for r in done for k in r["metrics"]["dev"]})
+        entry["metrics"] = {
+            k: _stats(
+                [
+                    float(r["metrics"]["dev"][k])
+                    for r in done
+                    if isinstance(r["metrics"]["dev"].get(k), (int, float))
+                ]
+            )
+            for k in names
+        }
+        entry["steps"] = _mean_of(done, "steps")
+        entry["train_s"] = _mean_of(done, "timings", "train_s")
+        entry["total_s"] = _mean_of(done, "timings", "total_s")
+        entry["train_tokens_per_s"] = _mean_of(done, "throughput", "train_tokens_per_s")
+        entry["train_sequences_per_s"] = _mean_of(done, "throughput", "train_sequences_per_s")
+        if compare is not None:
+            entry["published"] = _published_entry(compare, short, name, task, entry)
+        tasks[task] = entry
+
+    present = [t for t in LEADERBOARD_TASKS if t in tasks and tasks[t]["n"] > 0]
+    means = [tasks[t]["mean"] for t in present]
+    return {
+        "model": name,
+        "tasks": tasks,
+        "clue_score": _r(statistics.fmean(means)) if means else None,
+        "clue_tasks": present,
+        "missing": [t for t in LEADERBOARD_TASKS if t not in present],
+        "complete": len(present) == len(LEADERBOARD_TASKS),
+        "compare": (
+            {"source": compare, "split": SOURCES[compare].split, "title": SOURCES[compare].title}
+            if compare
+            else None
+        ),
+    }
+
+
+def _published_entry(
+    source: str, short: str | None, name: str | None, task: str, entry: dict[str, Any]
+) -> Any:
+    value = published(source, short, task)
+    out: dict[str, Any] = {"value": value, "delta": None, "note": None}
+    if value is None:
+        if short is None or short not in SOURCES[source].scores:
+            out["note"] = f"no {source} figures for model {name!r}"
+        else:
+            out["note"] = f"{source} publishes no {task} figure"
+        return out
+    if entry["mean"] is not None:
+        out["delta"] = _r(entry["mean"] - value)
+    if task == "cmrc2018" and short in CMRC2018_F1.get(source, {}):
+        out["f1"] = CMRC2018_F1[source][short]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- rendering
+
+
+def _f(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _others(entry: dict[str, Any]) -> str:
+    parts = []
+    for name, s in entry["metrics"].items():
+        if name == entry["metric"] or s["mean"] is None:
+            continue
+        parts.append(f"{name} {s['mean']:.2f}" + (f"±{s['std']:.2f}" if s["std"] is not None else ""))
+    return ", ".join(parts)
+
+
+def _status(entry: dict[str, Any]) -> str:
+    notes = []
+    if entry["failed"]:
+        notes.append(f"{entry['failed']} failed")
+    if entry["unfinished"]:
+        notes.append(f"{entry['unfinished']} unfinished")
+    return ", ".join(notes)
+
+
+def rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and text rows shared by the table, Markdown and CSV renderings (last row: the CLUE score)."""
+    compare = summary["compare"]
+    header = [
+        "task",
+        "CLUE 1.1",
+        "metric",
+        "mean",
+        "std",
+        "min",
+        "max",
+        "n",
+        "other metrics",
+        "steps",
+        "train s",
+        "tokens/s",
+    ]
+    if compare:
+        header += [f"{compare['source']} ({compare['split']})", "Δ"]
+    header.append("notes")
+    body = []
+    for task, e in summary["tasks"].items():
+        row = [
+            task,
+            "yes" if e["in_clue_score"] else "no",
+            e["metric"],
+            _f(e["mean"]),
+            _f(e["std"]),
+            _f(e["min"]),
+            _f(e["max"]),
+            str(e["n"]),
+            _others(e),
+            _f(e["steps"], 0),
+            _f(e["train_s"], 1 if (e["train_s"] or 0) < 1000 else 0),
+            _f(e["train_tokens_per_s"], 0),
+        ]
+        notes = _status(e)
+        if compare:
+            p = e["published"]
+            if p["value"] is None:
+                row += ["n/a", "–"]
+                notes = "; ".join(x for x in (notes, p["note"]) if x)
+            else:
+                row += [_f(p["value"]), f"{p['delta']:+.2f}" if p["delta"] is not None else "–"]
+        row.append(notes)
+        body.append(row)
+    score = summary["clue_score"]
+    n = len(summary["clue_tasks"])
+    label = f"CLUE 1.1 score ({n}/{len(LEADERBOARD_TASKS)} tasks{'' if summary['complete'] else ', partial'})"
+    last = [label, "", "", _f(score)] + [""] * (len(header) - 4)
+    if not summary["complete"] and summary["missing"]:
+        last[-1] = "missing: " + ", ".join(summary["missing"])
+    body.append(last)
+    return header, body
+
+
+def render_json(summary: dict[str, Any]) -> str:
+    return json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
+
+
+def render_markdown(summary: dict[str, Any]) -> str:
+    header, body = rows(summary)
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    out = [f"**model:** {summary['model']}", ""]
+    out += [line(header), "|" + "|".join("---" for _ in header) + "|"]
+    out += [line(r) for r in body]
+    out.append("")
+    out.append(
+        "Scores are dev figures in percent: mean and sample std over seeds. CMRC2018 counts EM. The CLUE 1.1 "
+        "score averages the tasks marked yes (CMNLI is not on the 1.1 board)."
+    )
+    if summary["compare"]:
+        c = summary["compare"]
+        out.append(f"Published: {c['title']}; Δ = our mean minus the published figure.")
+    return "\n".join(out) + "\n"
+
+
+def render_csv(summary: dict[str, Any]) -> str:
+    header, body = rows(summary)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(body)
+    return buffer.getvalue()
+
+
+def render_rich(summary: dict[str, Any]) -> Any:
+    """The `table` format: a rich Table of the task rows; the free-text columns (other metrics, notes) and the
+    CLUE score go on lines below it, so that the numbers stay readable in a narrow terminal."""
+    from rich import box
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    header, body = rows(summary)
+    *tasks, score = body
+    # Dropped from the grid to fit 80 columns: the free-text columns go below it, the CLUE 1.1 flag becomes a
+    # mark on the task name.
+    dropped = ("other metrics", "notes", "CLUE 1.1")
+    keep = [i for i, name in enumerate(header) if name not in dropped]
+    flag = header.index("CLUE 1.1")
+    title = f"model {summary['model']}"
+    if summary["compare"]:
+        title += f"; {summary['compare']['source']} = {summary['compare']['title']}"
+    table = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False, show_edge=False)
+    numeric = {"mean", "std", "min", "max", "n", "steps", "train s", "tokens/s", "Δ"}
+    if summary["compare"]:
+        numeric.add(header[header.index("Δ") - 1])  # the published figure
+    for i in keep:
+        name = {"tokens/s": "tok/s"}.get(header[i], header[i].split(" (")[0])
+        # Every column keeps at least its header's width: rich would otherwise squeeze text columns to nothing.
+        table.add_column(
+            name, justify="right" if header[i] in numeric else "left", no_wrap=True, min_width=len(name)
+        )
+    short = {"accuracy": "acc"}
+    for row in tasks:
+        cells = [row[i] for i in keep]
+        cells[0] += "" if row[flag] == "yes" else "*"
+        cells[1] = short.get(cells[1], cells[1])
+        table.add_row(*cells)
+    lines: list[Any] = [table]
+    if any(row[flag] != "yes" for row in tasks):
+        lines.append(Text("* not part of the CLUE 1.1 score"))
+    for row in tasks:
+        extra = "; ".join(
+            row[header.index(name)] for name in ("other metrics", "notes") if row[header.index(name)]
+        )
+        if extra:
+            lines.append(Text(f"{row[0]}: {extra}"))
+    tail = f"{score[0]}: {score[3]}"
+    if score[-1]:
+        tail += f" ({score[-1]})"
+    lines.append(Text(tail, style="bold"))
+    return Group(*lines)
+
+
+# ---------------------------------------------------------------------------------------------------- plots
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise ClueError(
+            "--plot needs matplotlib: pip install 'clue-runner[plot]' (or pip install matplotlib)"
+        ) from None
+    matplotlib.use("Agg")  # no display needed; must precede the pyplot import
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def read_metrics_log(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(training lines, eval lines) of a metrics.jsonl; a torn last line (a killed run) is ignored."""
+    train, evals = [], []
+    for text in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(record, dict) or "step" not in record:
+            continue
+        if isinstance(record.get("dev"), dict):
+            evals.append(record)
+        elif "loss" in record:
+            train.append(record)
+    return train, evals
+
+
+def plot_curves(run_dir: Path, results: dict[str, Any], out: Path) -> None:
+    """Loss, learning rate and dev metrics against the optimizer step, from the run's metrics.jsonl."""
+    log_file = run_dir / "metrics.jsonl"
+    if not log_file.is_file():
+        raise ClueError(f"{run_dir}: no metrics.jsonl to draw learning curves from")
+    train, evals = read_metrics_log(log_file)
+    if not train and not evals:
+        raise ClueError(f"{log_file}: no training or eval lines")
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    steps = [r["step"] for r in train]
+    marker = "o" if len(steps) < 30 else None  # a short run's few points would not show as a bare line
+    axes[0].plot(steps, [r["loss"] for r in train], color="tab:blue", marker=marker)
+    axes[0].set(title="training loss", xlabel="step", ylabel="loss")
+    axes[1].plot(steps, [r.get("lr") for r in train], color="tab:orange", marker=marker)
+    axes[1].set(title="learning rate", xlabel="step", ylabel="lr")
+    names = sorted({k for r in evals for k in r["dev"]})
+    for name in names:
+        points = [(r["step"], r["dev"][name]) for r in evals if isinstance(r["dev"].get(name), (int, float))]
+        axes[2].plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
+    if results.get("best_step") is not None:
+        axes[2].axvline(results["best_step"], color="grey", linestyle=":", label="best")
+    axes[2].set(title="dev metrics", xlabel="step", ylabel="%")
+    if names:
+        axes[2].legend()
+    model = (results.get("model") or {}).get("name")
+    fig.suptitle(f"{results.get('task')} / {model} / seed {results.get('seed')}")
+    _save(fig, plt, out)
+
+
+def plot_scores(summary: dict[str, Any], out: Path, source: str = "bojone") -> None:
+    """Per-task mean with std error bars, next to the `source` published figure where there is one."""
+    plt = _pyplot()
+    tasks = [t for t, e in summary["tasks"].items() if e["n"] > 0]
+    if not tasks:
+        raise ClueError("no completed runs to plot")
+    short = canonical_model(summary["model"])
+    ours = [summary["tasks"][t]["mean"] for t in tasks]
+    errs = [summary["tasks"][t]["std"] or 0.0 for t in tasks]
+    theirs = [published(source, short, t) for t in tasks]
+    pairs = any(v is not None for v in theirs)
+    width = 0.4 if pairs else 0.6
+    xs = list(range(len(tasks)))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(tasks) + 2), 4.5))
+    left = [x - width / 2 for x in xs] if pairs else xs
+    bars = ax.bar(left, ours, width, yerr=errs, capsize=4, label=f"ours (dev, n={_ns(summary)})")
+    ax.bar_label(bars, fmt="%.1f", padding=2, fontsize=8)
+    if pairs:
+        # Tasks the source does not publish get no grey bar rather than a misleading zero.
+        known = [(x + width / 2, v) for x, v in zip(xs, theirs, strict=True) if v is not None]
+        grey = ax.bar(
+            [k[0] for k in known], [k[1] for k in known], width, label=SOURCES[source].title, color="tab:grey"
+        )
+        ax.bar_label(grey, fmt="%.1f", padding=2, fontsize=8)
+    ax.set_xticks(xs, [f"{t}\n({summary['tasks'][t]['metric']})" for t in tasks])
+    ax.set_ylabel("score (%)")
+    score = summary["clue_score"]
+    ax.set_title(
+        f"{summary['model']}: CLUE 1.1 score {_f(score)}{'' if summary['complete'] else ' (partial)'}"
+    )
+    ax.legend(loc="lower right")
+    _save(fig, plt, out)
+
+
+def _ns(summary: dict[str, Any]) -> str:
+    counts = sorted({e["n"] for e in summary["tasks"].values() if e["n"]})
+    return "/".join(map(str, counts))
+
+
+def _save(fig: Any, plt: Any, out: Path) -> None:
+    from clue_runner.results import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(out, buffer.getvalue())

@@ -1,0 +1,488 @@
+"""Leaderboard files: validation against the test sets (`clue validate`) and the flat zip (`clue submit`).
+
+A file is matched to its task and test version by name (every registered task's `submissions`), then checked
+against that test split's records: JSON shape (one object per line, or one JSON object for CMRC2018 and CHID),
+the task's own `parse` (ids, labels, answers), one record per test record, no duplicate or unknown ids, CHID
+indices within the record's candidates and distinct within a record, C3 labels within the question's choices. Problems are collected per file so that
+one run reports everything wrong with a submission, not only the first thing.
+
+The zip is flat (files at the root, spec §1.4: a zip with a folder scored 0 on a sibling board) and written to a
+temp file beside the target, then renamed, so an interrupted `clue submit` never leaves a half-written zip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import tempfile
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clue_runner.data import data_root, iter_jsonl
+from clue_runner.errors import ClueError, DataError, did_you_mean
+from clue_runner.registry import TASKS, get_task
+
+# Leaderboard files that are one JSON object rather than JSON lines (spec §9 and §11, item 6).
+DOCUMENT_TASKS = frozenset({"cmrc2018", "chid"})
+# Names the board used before the 2021 test-set update (spec §1.4, §14.1): a hint, never accepted silently.
+HISTORICAL_NAMES = {
+    "tnews_predict.json": "tnews11_predict.json",
+    "cluewsc2020_predict.json": "cluewsc11_predict.json",
+    "wsc_predict.json": "cluewsc11_predict.json",
+    "ocnli_predict.json": "ocnli_50k_predict.json",
+    "chid_predict.json": "chid11_predict.json",
+    "c3_predict.json": "c311_predict.json",
+}
+MAX_LISTED = 5  # ids / blanks named in one message before "..."
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: the same files give a byte-identical zip
+
+log = logging.getLogger("clue_runner")
+
+
+@dataclass
+class FileCheck:
+    """The verdict on one leaderboard file: what it is, how many records it holds, and what is wrong."""
+
+    name: str
+    task: str | None = None
+    split: str | None = None
+    records: int | None = None
+    problems: list[str] = field(default_factory=list)
+    source: str = ""  # where it came from (a run folder for `clue submit`)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class Validation:
+    """All files of one submission (zip, folder or gathered runs) plus submission-wide problems."""
+
+    target: str
+    files: list[FileCheck] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(f.ok for f in self.files)
+
+    @property
+    def missing(self) -> list[str]:
+        """Leaderboard names of the CLUE 1.1 tasks absent from the submission (informational)."""
+        from clue_runner.registry import LEADERBOARD_TASKS
+
+        present = {f.name for f in self.files}
+        names = leaderboard_names()
+        return [n for n, (task, _) in names.items() if task in LEADERBOARD_TASKS and n not in present]
+
+    def all_problems(self) -> list[str]:
+        """Every problem as one line naming its file."""
+        return [*self.problems, *(f"{f.name}: {p}" for f in self.files for p in f.problems)]
+
+
+def leaderboard_names() -> dict[str, tuple[str, str]]:
+    """Leaderboard file name -> (task, test split), over every registered task, in registry order."""
+    names: dict[str, tuple[str, str]] = {}
+    for task in TASKS:
+        spec = get_task(task)
+        for split, name in spec.submissions.items():
+            names[name] = (spec.name, split)
+    return names
+
+
+def _unknown_name(name: str, names: Mapping[str, Any]) -> str:
+    if name in HISTORICAL_NAMES:
+        return (
+            f"unknown leaderboard file name (an older name; the current one is {HISTORICAL_NAMES[name]!r}, "
+            "see clue_spec §1.4)"
+        )
+    hint = did_you_mean(name, names)
+    return f"unknown leaderboard file name{hint}; expected one of: {', '.join(names)}"
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    # Task readers and renderers log advice meant for `clue run` (foreign ids, ignored answers); the verdict
+    # printed by `validate` already says what matters.
+    logger = logging.getLogger("clue_runner")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _shape_problem(text: str, document: bool) -> str | None:
+    """Why `text` is not JSON lines (document=False) or one JSON object (document=True), or None."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return "file is empty"
+    try:
+        whole: Any = json.loads(text)
+        parsed_whole = True
+    except json.JSONDecodeError:
+        whole, parsed_whole = None, False
+    if document:
+        if parsed_whole and isinstance(whole, dict):
+            return None
+        if parsed_whole:
+            return f"expected one JSON object {{key: value}}, got a JSON {type(whole).__name__}"
+        if _all_lines_objects(lines):
+            return "expected one JSON object {key: value}, got JSON lines"
+        return "not valid JSON"
+    if parsed_whole and isinstance(whole, list):
+        return "expected one JSON object per line, got a JSON array (a bare list scored 0, spec §15)"
+    if parsed_whole and isinstance(whole, dict) and len(lines) > 1:
+        return "expected one JSON object per line, got one JSON document spread over several lines"
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            return f"line {number}: malformed JSON ({exc.msg})"
+        if not isinstance(obj, dict):
+            return f"line {number}: expected a JSON object, got {type(obj).__name__}"
+    return None
+
+
+def _all_lines_objects(lines: Sequence[str]) -> bool:
+    try:
+        return all(isinstance(json.loads(line), dict) for line in lines)
+    except json.JSONDecodeError:
+        return False
+
+
+def _pairs_with_duplicates(text: str) -> tuple[dict[str, Any], list[str]]:
+    """A JSON object and the keys that occur more than once (json.loads would silently keep the last)."""
+    duplicates: list[str] = []
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        counts = Counter(k for k, _ in pairs)
+        duplicates.extend(k for k, c in counts.items() if c > 1)
+        return dict(pairs)
+
+    doc = json.loads(text, object_pairs_hook=hook)
+    return doc, duplicates
+
+
+def _listed(items: Sequence[Any]) -> str:
+    shown = ", ".join(str(i) for i in items[:MAX_LISTED])
+    return shown + (" ..." if len(items) > MAX_LISTED else "")
+
+
+def _line_ids(text: str) -> list[str]:
+    ids = []
+    for line in text.splitlines():
+        if line.strip():
+            ident = json.loads(line).get("id")
+            ids.append(str(ident))
+    return ids
+
+
+def chid_problems(doc: Mapping[str, Any], test_file: Path) -> list[str]:
+    """CHID: every blank's value is an int index into its record's candidates, distinct within the record.
+
+    A record (one line of the test file) shares one candidate list among all its blanks, and each candidate fills
+    at most one blank; a file that gives two blanks the same idiom is certainly partly wrong.
+    """
+    problems: list[str] = []
+    out_of_range: list[str] = []
+    shared: list[str] = []
+    for line, record in iter_jsonl(test_file):
+        candidates = record.get("candidates") or []
+        content = record.get("content") or []
+        blanks = re.findall(r"#idiom\d+#", " ".join(c for c in content if isinstance(c, str)))
+        seen: dict[int, str] = {}
+        for blank in blanks:
+            value = doc.get(blank)
+            if value is None:
+                continue  # missing blanks are the parser's to report
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < len(candidates):
+                out_of_range.append(f"{blank}={value!r}")
+                continue
+            if value in seen:
+                shared.append(f"{seen[value]} and {blank} (line {line}) both = {value}")
+            seen[value] = blank
+    if out_of_range:
+        problems.append(
+            f"{len(out_of_range)} blanks with a value that is not a candidate index 0..9: {_listed(out_of_range)}"
+        )
+    if shared:
+        problems.append(f"{len(shared)} pairs of blanks in one record share a candidate: {_listed(shared)}")
+    return problems
+
+
+def c3_problems(predictions: Sequence[Any], examples: Sequence[Any]) -> list[str]:
+    """C3: a label must index one of the question's own choices (some questions have 2 or 3, not 4)."""
+    bad = [
+        f"id {ex.index} has {len(ex.choices)} choices, label {label!r}"
+        for ex, label in zip(examples, predictions, strict=True)
+        if int(label) >= len(ex.choices)
+    ]
+    return [f"{len(bad)} labels beyond their question's choices: {_listed(bad)}"] if bad else []
+
+
+def check_file(path: Path, name: str, data_dir: Path | None) -> FileCheck:
+    """Check one leaderboard file (`name` as it appears in the submission) against its test split in `data_dir`.
+
+    Args:
+        path: the file's content on disk.
+        name: its name in the submission (decides the task and test version).
+        data_dir: the task's data folder; None = <data root>/<task>.
+    """
+    names = leaderboard_names()
+    check = FileCheck(name=name)
+    if name not in names:
+        check.problems.append(_unknown_name(name, names))
+        return check
+    check.task, check.split = names[name]
+    task = get_task(check.task)
+    folder = Path(data_dir) if data_dir is not None else data_root() / task.name
+    missing = [p for p in task.split_paths(folder, check.split) if not p.is_file()]
+    if missing:
+        check.problems.append(
+            f"cannot check against the {task.name} {check.split} set: {missing[0]} not found (pass --data-root)"
+        )
+        return check
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        check.problems.append("not UTF-8 text")
+        return check
+    document = task.name in DOCUMENT_TASKS
+    shape = _shape_problem(text, document)
+    if shape:
+        check.problems.append(shape)
+        return check
+    with _quiet():
+        try:
+            examples = task.read(folder, check.split)
+        except DataError as exc:
+            check.problems.append(f"cannot read the test set: {exc}")
+            return check
+        try:
+            predictions = task.parse(path, examples)
+        except DataError as exc:
+            where = f"line {exc.line}: " if isinstance(exc.line, int) else f"{exc.line}: " if exc.line else ""
+            check.problems.append(where + exc.message)
+        except (
+            Exception
+        ) as exc:  # a parser tripping on a malformed foreign file is still a verdict on the file
+            check.problems.append(f"could not be parsed: {type(exc).__name__}: {exc}")
+        else:
+            canonical = task.render(predictions, examples)
+            check.problems += _record_problems(text, canonical, document)
+            if task.name == "c3":
+                check.problems += c3_problems(predictions, examples)
+    if document:
+        doc, _ = _pairs_with_duplicates(text)
+        check.records = len(doc)
+        if task.name == "chid":
+            check.problems += chid_problems(doc, task.split_paths(folder, check.split)[0])
+    else:
+        check.records = sum(1 for line in text.splitlines() if line.strip())
+    return check
+
+
+def _record_problems(text: str, canonical: str, document: bool) -> list[str]:
+    """What the task parser tolerates but a leaderboard file must not have: extra, duplicate or unknown ids."""
+    problems = []
+    if document:
+        doc, duplicates = _pairs_with_duplicates(text)
+        expected = json.loads(canonical)
+        if duplicates:
+            problems.append(f"{len(duplicates)} duplicate keys: {_listed(duplicates)}")
+        extra = [k for k in doc if k not in expected]
+        if extra:
+            problems.append(f"{len(extra)} keys that are not in the test set: {_listed(extra)}")
+        return problems
+    ids = _line_ids(text)
+    expected_n = sum(1 for line in canonical.splitlines() if line.strip())
+    duplicates = [i for i, c in Counter(ids).items() if c > 1]
+    if duplicates:
+        problems.append(f"{len(duplicates)} duplicate ids: {_listed(duplicates)}")
+    if len(ids) != expected_n:
+        problems.append(f"{len(ids)} records, expected {expected_n} (one per test record)")
+    return problems
+
+
+# ------------------------------------------------------------------------------------------------ zip / folder
+
+
+def validate(target: str | Path, data_root_dir: str | Path | None = None) -> Validation:
+    """Validate a zip, a folder of leaderboard files, or one file, against the test sets under the data root."""
+    path = Path(target)
+    root = data_root(data_root_dir)
+
+    def folder_for(task: str) -> Path:
+        return root / task
+
+    if not path.exists():
+        raise ClueError(f"not found: {path}")
+    if path.is_dir():
+        return _validate_folder(path, folder_for)
+    if zipfile.is_zipfile(path):
+        return _validate_zip(path, folder_for)
+    if path.suffix == ".zip":
+        raise ClueError(f"{path}: not a valid zip file")
+    result = Validation(target=str(path))
+    result.files.append(_check_named(path, path.name, folder_for))
+    return result
+
+
+def _check_named(path: Path, name: str, folder_for: Callable[[str], Path]) -> FileCheck:
+    names = leaderboard_names()
+    task = names.get(name, (None, None))[0]
+    return check_file(path, name, folder_for(task) if task else None)
+
+
+def _validate_folder(folder: Path, folder_for: Callable[[str], Path]) -> Validation:
+    result = Validation(target=str(folder))
+    for entry in sorted(folder.iterdir()):
+        if entry.is_dir():
+            result.problems.append(f"{entry.name}/: a folder; leaderboard files must sit at the top level")
+        else:
+            result.files.append(_check_named(entry, entry.name, folder_for))
+    if not result.files:
+        result.problems.append("no leaderboard files")
+    return result
+
+
+def _validate_zip(archive: Path, folder_for: Callable[[str], Path]) -> Validation:
+    result = Validation(target=str(archive))
+    with zipfile.ZipFile(archive) as zf, tempfile.TemporaryDirectory(prefix="clue-validate-") as tmp:
+        infos = zf.infolist()
+        counts = Counter(i.filename for i in infos)
+        for name in sorted(n for n, c in counts.items() if c > 1):
+            result.problems.append(f"{name}: appears {counts[name]} times in the zip")
+        folders = sorted(
+            {i.filename.split("/")[0] + "/" for i in infos if "/" in i.filename.rstrip("/") or i.is_dir()}
+        )
+        for entry in folders:
+            result.problems.append(f"{entry}: a folder in the zip; files must sit at the zip root (flat)")
+        for number, info in enumerate(infos):
+            if info.is_dir():
+                continue
+            base = info.filename.rsplit("/", 1)[-1]
+            target = Path(tmp) / str(number) / base
+            target.parent.mkdir()
+            target.write_bytes(zf.read(info))
+            check = _check_named(target, base, folder_for)
+            if "/" in info.filename:
+                check.name = info.filename
+                check.problems.insert(0, "inside a folder: move it to the zip root")
+            result.files.append(check)
+    if not result.files:
+        result.problems.append("no leaderboard files in the zip")
+    return result
+
+
+def write_zip(files: Mapping[str, Path], out: str | Path) -> Path:
+    """Write `files` (zip name -> file) into a flat zip at `out`, atomically; returns the path."""
+    out = Path(out)
+    if out.is_dir():
+        raise ClueError(f"{out} is a folder; give the zip file's path (-o submit.zip)")
+    for name in files:
+        if "/" in name or "\\" in name:
+            raise ClueError(f"{name}: zip entries must be plain file names (a flat zip)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for name in sorted(files):
+                    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.external_attr = 0o644 << 16
+                    zf.writestr(info, Path(files[name]).read_bytes())
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp creates 0600; a zip meant for upload gets the usual permissions (the umask still applies).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o644 & ~umask)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ gathering
+
+
+@dataclass
+class Chosen:
+    """One leaderboard file picked for the submission, and the run it came from."""
+
+    name: str
+    path: Path
+    run_dir: Path
+    task: str
+    score: float | None
+    data_dir: Path | None
+    candidates: int
+
+
+def gather(paths: Sequence[str | Path], data_root_dir: str | Path | None = None) -> list[Chosen]:
+    """One file per leaderboard name from the completed runs under `paths`: the best-dev run's where several.
+
+    The data folder used to validate a file is <data root>/<task> when a data root is given, else the folder the
+    run itself read (recorded in its results.json), else <default data root>/<task>.
+    """
+    from clue_runner.report import figure, find_runs
+
+    names = leaderboard_names()
+    pool: dict[str, list[Chosen]] = {}
+    for run_dir, results in find_runs(paths):
+        if results.get("status") != "completed":
+            continue
+        task = str(results.get("task"))
+        recorded = (results.get("data") or {}).get("dir")
+        if data_root_dir is not None:
+            folder: Path | None = data_root(data_root_dir) / task
+        elif recorded and Path(recorded).is_dir():
+            folder = Path(recorded)
+        else:
+            folder = None
+        submission = run_dir / "submission"
+        if not submission.is_dir():
+            continue
+        for file in sorted(submission.iterdir()):
+            if file.is_file() and names.get(file.name, (None,))[0] == task:
+                pool.setdefault(file.name, []).append(
+                    Chosen(file.name, file, run_dir, task, figure(results), folder, 0)
+                )
+    if not pool:
+        shown = ", ".join(str(p) for p in paths)
+        raise ClueError(
+            f"no leaderboard files in completed runs under {shown} (runs write them to submission/)"
+        )
+    chosen = []
+    for name in (n for n in names if n in pool):
+        options = pool[name]
+        # Highest dev figure wins; a run without a score ranks last; ties keep the first folder in sorted order.
+        best = max(options, key=lambda c: c.score if c.score is not None else float("-inf"))
+        best.candidates = len(options)
+        chosen.append(best)
+    return chosen
+
+
+def check_chosen(chosen: Sequence[Chosen]) -> Validation:
+    """Validate gathered files, each against its own run's test data."""
+    result = Validation(target="runs")
+    for item in chosen:
+        check = check_file(item.path, item.name, item.data_dir)
+        check.source = str(item.run_dir)
+        result.files.append(check)
+    return result

@@ -1,0 +1,264 @@
+"""`clue bench`: cell planning, restarts, failure handling (with a stand-in runner), and real tiny sweeps."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from clue_runner import bench
+from clue_runner.cli import app
+from clue_runner.errors import ClueError
+from clue_runner.registry import TASKS
+from clue_runner.runner import RunOutcome
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FAST = ["--set", "train.max_steps=2", "--set", "train.batch_size=4", "--set", "eval.batch_size=8"]
+
+
+def test_parse_tasks_and_seeds() -> None:
+    assert bench.parse_tasks("all") == list(TASKS) and "cmnli" in bench.parse_tasks("ALL")
+    assert bench.parse_tasks("tnews, AFQMC,tnews") == ["tnews", "afqmc"]
+    with pytest.raises(ClueError, match="did you mean 'tnews'"):
+        bench.parse_tasks("tnwes")
+    with pytest.raises(ClueError, match="empty"):
+        bench.parse_tasks(" , ")
+    assert bench.parse_seeds("1, 2,3,2") == [1, 2, 3]
+    assert bench.parse_seeds(None) == []
+    with pytest.raises(ClueError, match="not an integer"):
+        bench.parse_seeds("1,two")
+
+
+class FakeRunner:
+    """Stands in for runner.run_task: writes a results.json like the real one, fails or crashes on demand."""
+
+    def __init__(
+        self,
+        fail: Collection[tuple[str, int]] = (),
+        crash: Collection[tuple[str, int]] = (),
+        interrupt: tuple[str, int] | None = None,
+    ) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.fail, self.crash, self.interrupt = set(fail), set(crash), interrupt
+
+    def __call__(self, task: str, **kw: Any) -> RunOutcome:
+        from clue_runner import config as config_mod
+
+        self.calls.append({"task": task, **kw})
+        key = (task, kw["seed"])
+        out = Path(kw["output_dir"])
+        if out.exists() and kw["overwrite"]:
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        tree = config_mod.merged_dict(
+            task, list(kw["config_files"]), list(kw["sets"]), {"model": kw["model"], "seed": kw["seed"]}
+        )
+        results: dict[str, Any] = {
+            "task": task,
+            "status": "running",
+            "seed": kw["seed"],
+            "config": tree,
+            "model": {"name": kw["model"]},
+            "main_metric": "accuracy",
+        }
+        (out / "results.json").write_text(json.dumps(results))
+        if key == self.interrupt:
+            raise KeyboardInterrupt
+        if key in self.crash:
+            raise RuntimeError("CUDA out of memory")
+        if key in self.fail:
+            results.update(status="failed", error="NonFiniteLoss: loss is nan")
+        else:
+            results.update(
+                status="completed", metrics={"dev": {"accuracy": 50.0 + kw["seed"]}}, timings={"total_s": 1.0}
+            )
+        (out / "results.json").write_text(json.dumps(results))
+        return RunOutcome(out, results["status"], results)
+
+
+def sweep(
+    out: Path, fake: FakeRunner, seeds: tuple[int, ...] = (1, 2), sets: tuple[str, ...] = ()
+) -> list[bench.Cell]:
+    return bench.run_bench(
+        ["tnews", "afqmc"], "some-model", list(seeds), out, sets=list(sets), run=fake, progress=False
+    )
+
+
+def test_failures_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
+    fake = FakeRunner(fail={("tnews", 2)}, crash={("afqmc", 1)})
+    cells = sweep(tmp_path / "out", fake)
+    assert [(c.task, c.seed, c.status) for c in cells] == [
+        ("tnews", 1, "completed"),
+        ("tnews", 2, "failed"),
+        ("afqmc", 1, "failed"),
+        ("afqmc", 2, "completed"),
+    ]
+    assert cells[0].score == 51.0 and cells[0].metric == "accuracy"
+    assert cells[1].error == "NonFiniteLoss: loss is nan"
+    assert cells[2].error == "RuntimeError: CUDA out of memory"
+    assert fake.calls[0]["output_dir"] == tmp_path / "out" / "tnews" / "seed1"
+    summary = json.loads((tmp_path / "out" / "bench.json").read_text())
+    assert [c["status"] for c in summary["cells"]] == ["completed", "failed", "failed", "completed"]
+
+    # Re-run: only the two failed cells run again, with overwrite; the completed ones are skipped.
+    again = FakeRunner()
+    cells = sweep(tmp_path / "out", again)
+    assert [(c["task"], c["seed"]) for c in again.calls] == [("tnews", 2), ("afqmc", 1)]
+    assert all(c["overwrite"] for c in again.calls)
+    assert [c.status for c in cells] == ["skipped", "completed", "completed", "skipped"]
+    assert cells[0].score == 51.0  # a skipped cell still reports its score
+
+
+def test_interrupted_cell_is_rerun_next_time(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        sweep(out, FakeRunner(interrupt=("afqmc", 1)))
+    summary = json.loads((out / "bench.json").read_text())
+    assert [c["status"] for c in summary["cells"]] == ["completed", "completed", "failed", "pending"]
+    assert summary["cells"][2]["error"] == "interrupted"
+    assert json.loads((out / "afqmc" / "seed1" / "results.json").read_text())["status"] == "running"
+    again = FakeRunner()
+    cells = sweep(out, again)
+    assert [(c["task"], c["seed"]) for c in again.calls] == [("afqmc", 1), ("afqmc", 2)]
+    assert [c.status for c in cells] == ["skipped", "skipped", "completed", "completed"]
+
+
+def test_default_seed_comes_from_the_config(tmp_path: Path) -> None:
+    fake = FakeRunner()
+    cells = bench.run_bench(["tnews"], "m", [], tmp_path / "a", sets=["seed=7"], run=fake, progress=False)
+    assert [(c.seed, c.dir.name) for c in cells] == [(7, "seed7")] and fake.calls[0]["seed"] == 7
+    cells = bench.run_bench(["tnews"], "m", [], tmp_path / "b", run=fake, progress=False)
+    assert cells[0].seed == 42  # base.yaml's seed
+
+
+def test_completed_cells_with_another_config_are_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    sweep(out, FakeRunner(), seeds=(1,), sets=("train.lr=3e-5",))
+    fake = FakeRunner()
+    with pytest.raises(ClueError, match=r"train\.lr: 3e-05 -> 2e-05"):
+        sweep(out, fake, seeds=(1,))
+    assert fake.calls == []  # refused before any cell ran
+    with pytest.raises(ClueError, match="did you mean"):
+        sweep(tmp_path / "other", FakeRunner(), sets=("train.lrr=1e-5",))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ClueError, match="not a folder"):
+        sweep(tmp_path / "file", FakeRunner())
+
+
+# ------------------------------------------------------------------------------------------ real tiny runs
+
+
+@pytest.fixture()
+def data_root(tmp_path: Path) -> Path:
+    root = tmp_path / "data"
+    for task in ("tnews", "afqmc"):
+        shutil.copytree(FIXTURES / task, root / task)
+    return root
+
+
+def bench_args(tiny_model: Path, data_root: Path, out: Path) -> list[str]:
+    return [
+        "bench",
+        "--tasks",
+        "tnews,afqmc",
+        "--seeds",
+        "1,2",
+        "--model",
+        str(tiny_model),
+        "--data-root",
+        str(data_root),
+        "--output-dir",
+        str(out),
+        "--offline",
+        "--quiet",
+        *FAST,
+    ]
+
+
+def test_tiny_sweep_restart_report_submit(tmp_path: Path, tiny_model: Path, data_root: Path) -> None:
+    out = tmp_path / "sweep"
+    runner = CliRunner()
+    start = time.perf_counter()
+    first = runner.invoke(app, bench_args(tiny_model, data_root, out))
+    first_s = time.perf_counter() - start
+    assert first.exit_code == 0, first.output
+    for task in ("tnews", "afqmc"):
+        for seed in (1, 2):
+            results = json.loads((out / task / f"seed{seed}" / "results.json").read_text())
+            assert results["status"] == "completed" and results["seed"] == seed
+            assert (out / task / f"seed{seed}" / "submission").is_dir()
+
+    # Simulate a cell killed mid-run: its results.json says running and a stray file is left behind.
+    killed = out / "afqmc" / "seed2"
+    results = json.loads((killed / "results.json").read_text())
+    (killed / "results.json").write_text(json.dumps({**results, "status": "running"}))
+    (killed / "half-written.tmp").write_text("x")
+    kept = (out / "tnews" / "seed1" / "results.json").stat().st_mtime_ns
+
+    second = runner.invoke(app, bench_args(tiny_model, data_root, out))
+    assert second.exit_code == 0, second.output
+    assert (out / "tnews" / "seed1" / "results.json").stat().st_mtime_ns == kept  # skipped, untouched
+    assert json.loads((killed / "results.json").read_text())["status"] == "completed"
+    assert not (killed / "half-written.tmp").exists()
+    cells = json.loads((out / "bench.json").read_text())["cells"]
+    assert [c["status"] for c in cells] == ["skipped", "skipped", "skipped", "completed"]
+
+    # Everything complete now: a subprocess re-run skips all cells, in a fraction of the first run's time.
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "clue_runner", *bench_args(tiny_model, data_root, out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    third_s = time.perf_counter() - start
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("skipped") == 4 and "clue report" in done.stdout
+    assert third_s < first_s
+
+    summary = json.loads(runner.invoke(app, ["report", str(out), "--format", "json"]).stdout)
+    assert summary["complete"] is False
+    assert {t: e["n"] for t, e in summary["tasks"].items()} == {"afqmc": 2, "tnews": 2}
+    assert all(e["std"] is not None for e in summary["tasks"].values())
+
+    archive = tmp_path / "submit.zip"
+    submitted = runner.invoke(app, ["submit", str(out), "-o", str(archive)])
+    assert submitted.exit_code == 0, submitted.output
+    checked = runner.invoke(app, ["validate", str(archive), "--data-root", str(data_root)])
+    assert checked.exit_code == 0, checked.output
+
+
+def test_tiny_sweep_failed_cell_exit_status(tmp_path: Path, tiny_model: Path, data_root: Path) -> None:
+    # afqmc data removed: that cell fails before training, the tnews cell still runs; exit status 1.
+    shutil.rmtree(data_root / "afqmc")
+    out = tmp_path / "sweep"
+    args = [
+        "bench",
+        "--tasks",
+        "tnews,afqmc",
+        "--model",
+        str(tiny_model),
+        "--data-root",
+        str(data_root),
+        "--output-dir",
+        str(out),
+        "--offline",
+        "--quiet",
+        *FAST,
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert "1 of 2 cells failed" in result.output
+    cells = {c["task"]: c for c in json.loads((out / "bench.json").read_text())["cells"]}
+    assert cells["tnews"]["status"] == "completed"
+    assert cells["afqmc"]["status"] == "failed" and "data folder not found" in cells["afqmc"]["error"]

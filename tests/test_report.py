@@ -1,0 +1,264 @@
+"""`clue report` on hand-written results.json fixtures: statistics, CLUE score, comparisons, formats, plots.
+
+The JSON / Markdown / CSV outputs on the fixed sweep below are golden files in tests/golden/report/. To refresh one
+after an intended format change, delete it and run with CLUE_WRITE_GOLDEN=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from clue_runner import report
+from clue_runner.cli import app
+from clue_runner.errors import ClueError
+from clue_runner.registry import LEADERBOARD_TASKS
+
+GOLDEN = Path(__file__).parent / "golden" / "report"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def write_run(
+    folder: Path,
+    task: str,
+    seed: int,
+    dev: dict[str, float] | None,
+    *,
+    status: str = "completed",
+    main: str = "accuracy",
+    model: str = "bert-base-chinese",
+    steps: int = 300,
+    train_s: float = 60.0,
+    tokens_per_s: float = 5000.0,
+) -> Path:
+    """A results.json as the runner writes it (only the keys the report reads, plus a few it must ignore)."""
+    run = folder / task / f"seed{seed}"
+    run.mkdir(parents=True)
+    results: dict[str, Any] = {
+        "schema": 1,
+        "task": task,
+        "task_version": 1,
+        "model": {"name": model, "resolved": f"hub/{model}"},
+        "status": status,
+        "error": None if status != "failed" else "NonFiniteLoss: loss is nan at step 7",
+        "seed": seed,
+        "main_metric": main,
+        "started_at": "2026-01-01T00:00:00+00:00",
+    }
+    if status == "completed":
+        assert dev is not None
+        results.update(
+            metrics={"dev": dev, "dev_final": dev, "history": [{"step": steps, "epoch": 3.0, **dev}]},
+            best_step=steps,
+            steps=steps,
+            epochs=3.0,
+            timings={
+                "tokenize_s": 1.0,
+                "train_s": train_s,
+                "eval_s": 2.0,
+                "predict_s": 1.0,
+                "total_s": train_s + 5,
+            },
+            throughput={"train_tokens_per_s": tokens_per_s, "train_sequences_per_s": tokens_per_s / 50},
+        )
+    (run / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    return run
+
+
+@pytest.fixture()
+def sweep(tmp_path: Path) -> Path:
+    """tnews x2, afqmc x2 (+1 failed), cmrc2018 x2 (EM counts), cmnli x1 (not in the 1.1 score), ocnli unfinished."""
+    root = tmp_path / "sweep"
+    write_run(root, "tnews", 1, {"accuracy": 56.0}, steps=900, train_s=100.0)
+    write_run(root, "tnews", 2, {"accuracy": 57.5}, steps=900, train_s=110.0)
+    write_run(root, "afqmc", 1, {"accuracy": 73.0})
+    write_run(root, "afqmc", 2, {"accuracy": 74.0})
+    write_run(root, "afqmc", 3, None, status="failed")
+    write_run(root, "cmrc2018", 1, {"average": 78.0, "em": 68.0, "f1": 88.0}, main="average")
+    write_run(root, "cmrc2018", 2, {"average": 79.0, "em": 70.0, "f1": 88.0}, main="average")
+    write_run(root, "cmnli", 1, {"accuracy": 80.0})
+    write_run(root, "ocnli", 1, None, status="running")
+    return root
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if not path.exists() and os.environ.get("CLUE_WRITE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"golden file {path} missing (run with CLUE_WRITE_GOLDEN=1 to create it)"
+    assert text == path.read_text(encoding="utf-8"), f"output differs from {path}"
+
+
+def test_statistics_and_clue_score(sweep: Path) -> None:
+    summary = report.summarize(report.find_runs([sweep]))
+    tnews = summary["tasks"]["tnews"]
+    assert (tnews["mean"], tnews["n"], tnews["min"], tnews["max"]) == (56.75, 2, 56.0, 57.5)
+    assert tnews["std"] == pytest.approx(1.0607, abs=1e-4)  # sample std of (56, 57.5)
+    assert tnews["steps"] == 900 and tnews["train_s"] == 105.0 and tnews["seeds"] == [1, 2]
+    afqmc = summary["tasks"]["afqmc"]
+    assert afqmc["n"] == 2 and afqmc["failed"] == 1 and afqmc["mean"] == 73.5
+    # CMRC2018's leaderboard figure is EM, not the main (checkpoint-selection) metric.
+    cmrc = summary["tasks"]["cmrc2018"]
+    assert cmrc["metric"] == "em" and cmrc["mean"] == 69.0
+    assert cmrc["metrics"]["f1"]["mean"] == 88.0 and cmrc["metrics"]["f1"]["std"] == 0.0
+    cmnli = summary["tasks"]["cmnli"]
+    assert cmnli["in_clue_score"] is False and cmnli["n"] == 1 and cmnli["std"] is None
+    ocnli = summary["tasks"]["ocnli"]
+    assert ocnli["n"] == 0 and ocnli["unfinished"] == 1 and ocnli["mean"] is None
+    # CLUE score: tnews, afqmc, cmrc2018 (EM) only: CMNLI is off the 1.1 board, OCNLI has no completed run.
+    assert summary["clue_tasks"] == ["afqmc", "tnews", "cmrc2018"]
+    assert summary["clue_score"] == pytest.approx((56.75 + 73.5 + 69.0) / 3, abs=1e-4)
+    assert summary["complete"] is False
+    assert "ocnli" in summary["missing"] and "cmnli" not in summary["missing"]
+
+
+def test_complete_when_every_leaderboard_task_is_present(tmp_path: Path) -> None:
+    for i, task in enumerate(LEADERBOARD_TASKS):
+        write_run(tmp_path, task, 1, {"accuracy": 50.0 + i})
+    summary = report.summarize(report.find_runs([tmp_path]))
+    assert summary["complete"] is True and summary["missing"] == []
+    assert summary["clue_score"] == pytest.approx(50.0 + (len(LEADERBOARD_TASKS) - 1) / 2)
+
+
+def test_compare_published_and_unknown_models(sweep: Path, tmp_path: Path) -> None:
+    summary = report.summarize(report.find_runs([sweep]), compare="bojone")
+    tnews = summary["tasks"]["tnews"]["published"]
+    assert tnews["value"] == 56.29 and tnews["delta"] == pytest.approx(56.75 - 56.29, abs=1e-4)
+    assert summary["tasks"]["cmrc2018"]["published"]["value"] == 72.10  # bojone's CMRC2018 figure (EM)
+    paddle = report.summarize(report.find_runs([sweep]), compare="paddlenlp")
+    assert paddle["tasks"]["cmrc2018"]["published"] == {
+        "value": 65.30,
+        "delta": 3.7,
+        "note": None,
+        "f1": 86.53,
+    }
+    # A hub id maps back to its short name.
+    other = tmp_path / "hub"
+    write_run(other, "tnews", 1, {"accuracy": 58.0}, model="hfl/chinese-roberta-wwm-ext")
+    assert (
+        report.summarize(report.find_runs([other]), "bojone")["tasks"]["tnews"]["published"]["value"] == 58.35
+    )
+    # A model no source knows: the column says so instead of inventing a number.
+    unknown = tmp_path / "unknown"
+    write_run(unknown, "tnews", 1, {"accuracy": 58.0}, model="/models/my-bert")
+    entry = report.summarize(report.find_runs([unknown]), "clue")["tasks"]["tnews"]["published"]
+    assert entry["value"] is None and entry["delta"] is None and "no clue figures for model" in entry["note"]
+    with pytest.raises(ClueError, match="unknown --compare source"):
+        report.summarize(report.find_runs([sweep]), compare="bert4keras")
+
+
+def test_mixed_models_and_empty_folders_are_refused(tmp_path: Path) -> None:
+    write_run(tmp_path / "a", "tnews", 1, {"accuracy": 50.0}, model="bert-base-chinese")
+    write_run(tmp_path / "b", "tnews", 1, {"accuracy": 50.0}, model="rbt3")
+    with pytest.raises(ClueError, match="several models"):
+        report.summarize(report.find_runs([tmp_path / "a", tmp_path / "b"]))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ClueError, match="no results.json"):
+        report.find_runs([tmp_path / "empty"])
+    with pytest.raises(ClueError, match="not found"):
+        report.find_runs([tmp_path / "nope"])
+
+
+def test_golden_json_markdown_csv(sweep: Path) -> None:
+    runs = report.find_runs([sweep])
+    check_golden("sweep_bojone.json", report.render_json(report.summarize(runs, "bojone")))
+    check_golden("sweep_bojone.md", report.render_markdown(report.summarize(runs, "bojone")))
+    check_golden("sweep.csv", report.render_csv(report.summarize(runs)))
+
+
+def test_cli_formats(sweep: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from clue_runner.cli.app import console
+
+    monkeypatch.setattr(console, "width", 80)
+    runner = CliRunner()
+    result = runner.invoke(app, ["report", str(sweep), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["complete"] is False and data["tasks"]["tnews"]["n"] == 2
+    assert set(data["tasks"]["tnews"]) >= {"metric", "mean", "std", "min", "max", "n"}
+    table = runner.invoke(
+        app, ["report", str(sweep / "tnews"), str(sweep / "afqmc"), "--compare", "paddlenlp"]
+    )
+    assert table.exit_code == 0, table.output
+    assert "CLUE 1.1 score" in table.stdout and "56.75" in table.stdout and "partial" in table.stdout
+    assert (
+        max(len(line) for line in table.stdout.splitlines()) <= 80
+    )  # the default table fits a narrow terminal
+    cmnli = runner.invoke(app, ["report", str(sweep / "cmnli")])
+    assert "cmnli*" in cmnli.stdout and "* not part of the CLUE 1.1 score" in cmnli.stdout
+    bad = runner.invoke(app, ["report", str(sweep), "--format", "yaml"])
+    assert bad.exit_code == 2 and "unknown --format" in bad.output
+
+
+def test_subprocess_markdown(sweep: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "clue_runner",
+            "report",
+            str(sweep),
+            "--format",
+            "markdown",
+            "--compare",
+            "bojone",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == report.render_markdown(report.summarize(report.find_runs([sweep]), "bojone"))
+    missing = subprocess.run(
+        [sys.executable, "-m", "clue_runner", "report", str(sweep / "nope")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert missing.returncode == 2 and "not found" in missing.stderr
+
+
+def test_plot_scores_and_learning_curves(sweep: Path, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    runner = CliRunner()
+    scores = tmp_path / "scores.png"
+    result = runner.invoke(app, ["report", str(sweep), "--compare", "bojone", "--plot", str(scores)])
+    assert result.exit_code == 0, result.output
+    assert scores.read_bytes().startswith(PNG_MAGIC) and scores.stat().st_size > 5000
+
+    run = sweep / "tnews" / "seed1"
+    lines: list[dict[str, Any]] = [
+        {"step": s, "epoch": s / 300, "loss": 2.0 / s, "lr": 1e-5 * s, "elapsed_s": s} for s in (10, 20, 30)
+    ]
+    lines.insert(2, {"step": 20, "epoch": 0.07, "dev": {"accuracy": 51.0}})
+    text = "".join(json.dumps(r) + "\n" for r in lines) + '{"step": 40, "lo'  # torn last line: a killed run
+    (run / "metrics.jsonl").write_text(text, encoding="utf-8")
+    train, evals = report.read_metrics_log(run / "metrics.jsonl")
+    assert [r["step"] for r in train] == [10, 20, 30] and evals[0]["dev"] == {"accuracy": 51.0}
+    curves = tmp_path / "curves.png"
+    result = runner.invoke(app, ["report", str(run), "--plot", str(curves)])
+    assert result.exit_code == 0, result.output
+    assert curves.read_bytes().startswith(PNG_MAGIC) and curves.stat().st_size > 5000
+
+
+def test_plot_without_matplotlib_says_how_to_install(
+    sweep: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` raise ImportError
+    with pytest.raises(ClueError, match=r"pip install 'clue-runner\[plot\]'"):
+        report.plot_scores(report.summarize(report.find_runs([sweep])), tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_learning_curves_need_a_metrics_log(sweep: Path, tmp_path: Path) -> None:
+    run = sweep / "afqmc" / "seed1"
+    with pytest.raises(ClueError, match="no metrics.jsonl"):
+        report.plot_curves(run, {}, tmp_path / "c.png")
