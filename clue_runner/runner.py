@@ -238,12 +238,8 @@ def run_task(
         )
     run_dir = prepare_output_dir(Path(output_dir) if output_dir else None, spec.name, cfg.model, overwrite)
     tokenizer = load_tokenizer(cfg.model)
-
-    import shutil
-
-    if run_dir.exists() and overwrite:
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    accelerator = make_accelerator(cfg)
+    run_dir = _claim_run_dir(accelerator, run_dir, overwrite)
     results: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
         "task": spec.name,
@@ -262,11 +258,35 @@ def run_task(
         "started_at": _utc_now(),
     }
     try:
-        return _run(spec, cfg, tree, folder, tests, examples, tokenizer, run_dir, results, progress, t_start)
+        return _run(spec, cfg, tree, folder, tests, examples, tokenizer, accelerator, run_dir, results, progress,
+                    t_start)  # fmt: skip
     except BaseException as exc:
         results.update(status="failed", error=f"{type(exc).__name__}: {exc}", finished_at=_utc_now())
-        write_json(run_dir / "results.json", results)
+        if accelerator.is_main_process:
+            write_json(run_dir / "results.json", results)
         raise
+
+
+def _claim_run_dir(accelerator: Accelerator, run_dir: Path, overwrite: bool) -> Path:
+    """Create the run folder from the main process only, once every process has checked it.
+
+    Under `accelerate launch` each process chose a folder (a default name has a random part), so the main
+    process's choice is broadcast; the barriers keep a slow process from checking or clearing the folder after
+    the main one has started writing into it.
+    """
+    import shutil
+
+    if accelerator.num_processes > 1:
+        from accelerate.utils import broadcast_object_list
+
+        run_dir = Path(broadcast_object_list([str(run_dir)])[0])
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        if run_dir.exists() and overwrite:
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+    accelerator.wait_for_everyone()
+    return run_dir
 
 
 def _has_data(task: Task) -> bool:
@@ -290,6 +310,7 @@ def _run(
     tests: list[str],
     examples: dict[str, list[Example]],
     tokenizer: Any,
+    accelerator: Accelerator,
     run_dir: Path,
     results: dict[str, Any],
     progress: bool,
@@ -299,7 +320,6 @@ def _run(
     from clue_runner.modeling import build_model, save_model
     from clue_runner.progress import Reporter
 
-    accelerator = make_accelerator(cfg)
     main = accelerator.is_main_process
     if main:
         atomic_write_text(run_dir / "config.yaml", config_mod.to_yaml(tree))

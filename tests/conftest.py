@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,16 @@ def task_data(tmp_path: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture(autouse=True)
 def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLUE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "feature-cache"))
+
+
+@pytest.fixture(autouse=True)
+def _restore_clue_logger() -> Iterator[None]:
+    """In-process CLI calls attach a rich handler to the `clue_runner` logger; keep tests independent of it."""
+    import logging
+
+    log = logging.getLogger("clue_runner")
+    saved = (log.level, log.propagate, list(log.handlers))
+    yield
+    log.setLevel(saved[0])
+    log.propagate = saved[1]
+    log.handlers[:] = saved[2]

@@ -53,7 +53,6 @@ def setup_logging(verbose: bool = False) -> None:
     if not log.handlers:
         log.addHandler(RichHandler(console=err_console, show_path=False, show_time=False, markup=False))
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
-    log.propagate = False
     if not verbose:
         # Library chatter (newly initialised head weights, tokenizer notes) buries the progress output.
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
