@@ -182,7 +182,7 @@ def test_layout_marks_the_current_blank_and_masks_the_others(tokenizer: Any) -> 
         )
         assert all(set(m) == {1} for m in features.rows[f]["attention_mask"])
     marker = tokenizer.convert_tokens_to_ids("[unused1]")
-    assert all(ids.count(marker) == 1 for row in features.rows for ids in row["input_ids"])
+    assert all(list(ids).count(marker) == 1 for row in features.rows for ids in row["input_ids"])
 
 
 PASSAGE = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉"  # 20 distinct characters
