@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from clue_runner.data import iter_jsonl, label_field
+from clue_runner.data import field, iter_jsonl, label_field
 from clue_runner.errors import ClueError, DataError
 from clue_runner.metrics import accuracy
 from clue_runner.tasks.base import Features
@@ -37,10 +37,11 @@ class TextExample:
     """One record of a classification file.
 
     `index` is the 0-based record index in its file (the submission id); `record_id` is the record's own `id`
-    field when it has one; `source` is `file:line` for messages.
+    field when it has one; `source` is `file:line` for messages. `text_a` is a tuple of pieces when the task
+    joins them only at encode time, with a configurable joiner (CSL keywords).
     """
 
-    text_a: str
+    text_a: str | tuple[str, ...]
     text_b: str | None
     label: str | None
     index: int
@@ -49,7 +50,7 @@ class TextExample:
 
 
 # Builds (text_a, text_b) from one record; raises DataError for missing or malformed fields.
-TextMaker = Callable[[dict[str, Any], Path, int], tuple[str, "str | None"]]
+TextMaker = Callable[[dict[str, Any], Path, int], tuple["str | tuple[str, ...]", "str | None"]]
 
 
 def read_examples(
@@ -75,7 +76,11 @@ def read_examples(
 
 
 def read_split(
-    data_dir: Path, split: str, files: dict[str, tuple[str, ...]], make_texts: TextMaker, labels: Sequence[str],
+    data_dir: Path,
+    split: str,
+    files: Mapping[str, tuple[str, ...]],
+    make_texts: TextMaker,
+    labels: Sequence[str],
     drop_labels: tuple[str, ...] = (),
 ) -> list[TextExample]:
     """Read `split` (train/dev labelled, test splits unlabelled) from its one file."""
@@ -92,12 +97,19 @@ def segment_mode(cfg: RunConfig) -> str:
 
 
 def encode_texts(
-    examples: Sequence[TextExample], tokenizer: PreTrainedTokenizerBase, cfg: RunConfig, labels: Sequence[str]
+    examples: Sequence[TextExample],
+    tokenizer: PreTrainedTokenizerBase,
+    cfg: RunConfig,
+    labels: Sequence[str],
+    joiner: str = "",
 ) -> Features:
-    """`[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, truncated longest-first to data.max_len, in one batched call."""
+    """`[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, truncated longest-first to data.max_len, in one batched call.
+
+    A tuple `text_a` is joined with `joiner` first.
+    """
     index = {label: i for i, label in enumerate(labels)}
     pair = any(ex.text_b is not None for ex in examples)
-    firsts = [ex.text_a for ex in examples]
+    firsts = [ex.text_a if isinstance(ex.text_a, str) else joiner.join(ex.text_a) for ex in examples]
     seconds = [ex.text_b or "" for ex in examples] if pair else None
     enc = tokenizer(firsts, seconds, truncation=True, max_length=cfg.data.max_len)
     zero = segment_mode(cfg) == "zero"
@@ -127,7 +139,10 @@ def warn_foreign_ids(examples: Sequence[TextExample]) -> None:
         log.warning(
             "%d of %d test records have an `id` that differs from their line index (first: %s has id %r); "
             "the leaderboard file uses the 0-based line index, as the official baselines do",
-            len(differ), len(examples), first.source, first.record_id,
+            len(differ),
+            len(examples),
+            first.source,
+            first.record_id,
         )
 
 
@@ -135,7 +150,8 @@ def render_jsonl(predictions: Sequence[str], examples: Sequence[TextExample]) ->
     """The leaderboard file: one `{"id": i, "label": "..."}` line per test record, in file order."""
     warn_foreign_ids(examples)
     lines = [
-        json.dumps({"id": ex.index, "label": label}, ensure_ascii=False) for ex, label in zip(examples, predictions, strict=True)
+        json.dumps({"id": ex.index, "label": label}, ensure_ascii=False)
+        for ex, label in zip(examples, predictions, strict=True)
     ]
     return "\n".join(lines) + "\n"
 
@@ -188,6 +204,4 @@ def gold_labels(examples: Sequence[TextExample]) -> list[str]:
 
 def text(record: dict[str, Any], name: str, path: Path, line: int) -> str:
     """A required string field."""
-    from clue_runner.data import field
-
     return str(field(record, name, str, path, line))

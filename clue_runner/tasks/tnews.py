@@ -14,7 +14,8 @@ from typing import Any
 from clue_runner.tasks import _classify as C
 from clue_runner.tasks.base import Features, Task
 
-LABELS = ("100", "101", "102", "103", "104", "106", "107", "108", "109", "110", "112", "113", "114", "115", "116")
+# The 15 category codes; 105 and 111 do not exist.
+LABELS = tuple(str(code) for code in (*range(100, 105), *range(106, 111), *range(112, 117)))
 FILES = {"train": ("train.json",), "dev": ("dev.json",), "test": ("test.json",), "test1.0": ("test1.0.json",)}
 
 
@@ -30,7 +31,7 @@ def encode(examples: Sequence[C.TextExample], tokenizer: Any, cfg: Any) -> Featu
     return C.encode_texts(examples, tokenizer, cfg, LABELS)
 
 
-def decode(outputs: Sequence[Any], features: Features, examples: Sequence[C.TextExample], cfg: Any) -> list[str]:
+def decode(outputs: Sequence[Any], features: Features, examples: Sequence[Any], cfg: Any) -> list[str]:
     return C.decode_argmax(outputs, LABELS)
 
 

@@ -1,0 +1,93 @@
+"""CLUEWSC2020: Chinese Winograd schema, pronoun/noun coreference, binary (task card: tasks/cluewsc2020.md).
+
+JSON lines: `text`, `target` {`span1_index`, `span1_text` (the noun), `span2_index`, `span2_text` (the
+pronoun)}, `label` "true" / "false" in train/dev (`idx` unused); test records carry `id`, `target`, `text`.
+The indices are character offsets into `text`; a span whose text is not found there is a DataError (file:line).
+Input: the text with the noun wrapped as `_noun_` and the pronoun as `[pronoun]`, in either order, classified
+as one sentence `[CLS] marked text [SEP]` (PaddleNLP, CLUE and bojone agree). Metric accuracy. Two test sets:
+test.json (v1.1) -> cluewsc11_predict.json, test1.0.json -> cluewsc10_predict.json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from clue_runner.data import field
+from clue_runner.errors import DataError
+from clue_runner.tasks import _classify as C
+from clue_runner.tasks.base import Features, Task
+
+LABELS = ("true", "false")  # PaddleNLP's order; files carry the string, so the order is internal only
+FILES = {"train": ("train.json",), "dev": ("dev.json",), "test": ("test.json",), "test1.0": ("test1.0.json",)}
+
+
+def mark(text: str, noun: str, noun_at: int, pronoun: str, pronoun_at: int) -> str:
+    """`_noun_` and `[pronoun]` inserted at their character offsets, exactly as the reference baselines do."""
+    chars = list(text)
+    # Insert the left span's markers first; the right span's offsets then move by the two inserted characters.
+    if pronoun_at > noun_at:
+        chars.insert(noun_at, "_")
+        chars.insert(noun_at + len(noun) + 1, "_")
+        chars.insert(pronoun_at + 2, "[")
+        chars.insert(pronoun_at + len(pronoun) + 3, "]")
+    else:
+        chars.insert(pronoun_at, "[")
+        chars.insert(pronoun_at + len(pronoun) + 1, "]")
+        chars.insert(noun_at + 2, "_")
+        chars.insert(noun_at + len(noun) + 3, "_")
+    return "".join(chars)
+
+
+def texts(record: dict[str, Any], path: Path, line: int) -> tuple[str, None]:
+    text = C.text(record, "text", path, line)
+    target = field(record, "target", dict, path, line)
+    spans = []
+    for n in ("1", "2"):
+        at = field(target, f"span{n}_index", int, path, line)
+        span = field(target, f"span{n}_text", str, path, line)
+        if not span or at < 0 or text[at : at + len(span)] != span:
+            found = text[at : at + len(span)] if at >= 0 else ""
+            message = f"target.span{n}_text {span!r} is not at span{n}_index {at} (text there: {found!r})"
+            raise DataError(path, message, line)
+        spans.append((span, at))
+    (noun, noun_at), (pronoun, pronoun_at) = spans
+    return mark(text, noun, noun_at, pronoun, pronoun_at), None
+
+
+def read(data_dir: Path, split: str) -> list[C.TextExample]:
+    return C.read_split(data_dir, split, FILES, texts, LABELS)
+
+
+def encode(examples: Sequence[C.TextExample], tokenizer: Any, cfg: Any) -> Features:
+    return C.encode_texts(examples, tokenizer, cfg, LABELS)
+
+
+def decode(outputs: Sequence[Any], features: Features, examples: Sequence[Any], cfg: Any) -> list[str]:
+    return C.decode_argmax(outputs, LABELS)
+
+
+def parse(path: Path, examples: Sequence[C.TextExample]) -> list[str]:
+    return C.parse_jsonl(path, examples, LABELS)
+
+
+TASK = Task(
+    name="cluewsc2020",
+    version=1,
+    head="classify",
+    labels=LABELS,
+    num_outputs=len(LABELS),
+    main_metric="accuracy",
+    metrics=("accuracy",),
+    splits=FILES,
+    submissions={"test": "cluewsc11_predict.json", "test1.0": "cluewsc10_predict.json"},
+    read=read,
+    encode=encode,
+    decode=decode,
+    score=C.score_accuracy,
+    render=C.render_jsonl,
+    parse=parse,
+    gold=C.gold_labels,
+    description="Winograd coreference: does the [pronoun] refer to the _noun_? (true/false)",
+)
