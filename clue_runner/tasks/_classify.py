@@ -20,7 +20,7 @@ import numpy as np
 from clue_runner.data import field, iter_jsonl, label_field
 from clue_runner.errors import ClueError, DataError
 from clue_runner.metrics import accuracy
-from clue_runner.tasks.base import Features
+from clue_runner.tasks.base import Features, Task
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -205,3 +205,59 @@ def gold_labels(examples: Sequence[TextExample]) -> list[str]:
 def text(record: dict[str, Any], name: str, path: Path, line: int) -> str:
     """A required string field."""
     return str(field(record, name, str, path, line))
+
+
+def classification_task(
+    name: str,
+    labels: tuple[str, ...],
+    files: Mapping[str, tuple[str, ...]],
+    submissions: Mapping[str, str],
+    texts: TextMaker,
+    description: str,
+    drop_labels: tuple[str, ...] = (),
+    joiner: Callable[[RunConfig], str] | None = None,
+    version: int = 1,
+) -> Task:
+    """The Task for a sentence / sentence-pair classification task: what differs between the 7 is the label
+    set, the files, how a record becomes (text_a, text_b), and the leaderboard file names.
+
+    `joiner(cfg)` joins a tuple `text_a` (CSL's keywords) at encode time, where the config is known.
+    """
+
+    def read(data_dir: Path, split: str) -> list[TextExample]:
+        return read_split(data_dir, split, files, texts, labels, drop_labels)
+
+    def encode(
+        examples: Sequence[TextExample], tokenizer: PreTrainedTokenizerBase, cfg: RunConfig
+    ) -> Features:
+        if joiner is None:
+            return encode_texts(examples, tokenizer, cfg, labels)
+        return encode_texts(examples, tokenizer, cfg, labels, joiner=joiner(cfg))
+
+    def decode(
+        outputs: Sequence[Any], features: Features, examples: Sequence[Any], cfg: RunConfig
+    ) -> list[str]:
+        return decode_argmax(outputs, labels)
+
+    def parse(path: Path, examples: Sequence[TextExample]) -> list[str]:
+        return parse_jsonl(path, examples, labels)
+
+    return Task(
+        name=name,
+        version=version,
+        head="classify",
+        labels=labels,
+        num_outputs=len(labels),
+        main_metric="accuracy",
+        metrics=("accuracy",),
+        splits=files,
+        submissions=submissions,
+        read=read,
+        encode=encode,
+        decode=decode,
+        score=score_accuracy,
+        render=render_jsonl,
+        parse=parse,
+        gold=gold_labels,
+        description=description,
+    )

@@ -10,14 +10,12 @@ test.json (v1.1) -> cluewsc11_predict.json, test1.0.json -> cluewsc10_predict.js
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from clue_runner.data import field
 from clue_runner.errors import DataError
 from clue_runner.tasks import _classify as C
-from clue_runner.tasks.base import Features, Task
 
 LABELS = ("true", "false")  # PaddleNLP's order; files carry the string, so the order is internal only
 FILES = {"train": ("train.json",), "dev": ("dev.json",), "test": ("test.json",), "test1.0": ("test1.0.json",)}
@@ -56,38 +54,11 @@ def texts(record: dict[str, Any], path: Path, line: int) -> tuple[str, None]:
     return mark(text, noun, noun_at, pronoun, pronoun_at), None
 
 
-def read(data_dir: Path, split: str) -> list[C.TextExample]:
-    return C.read_split(data_dir, split, FILES, texts, LABELS)
-
-
-def encode(examples: Sequence[C.TextExample], tokenizer: Any, cfg: Any) -> Features:
-    return C.encode_texts(examples, tokenizer, cfg, LABELS)
-
-
-def decode(outputs: Sequence[Any], features: Features, examples: Sequence[Any], cfg: Any) -> list[str]:
-    return C.decode_argmax(outputs, LABELS)
-
-
-def parse(path: Path, examples: Sequence[C.TextExample]) -> list[str]:
-    return C.parse_jsonl(path, examples, LABELS)
-
-
-TASK = Task(
+TASK = C.classification_task(
     name="cluewsc2020",
-    version=1,
-    head="classify",
     labels=LABELS,
-    num_outputs=len(LABELS),
-    main_metric="accuracy",
-    metrics=("accuracy",),
-    splits=FILES,
+    files=FILES,
     submissions={"test": "cluewsc11_predict.json", "test1.0": "cluewsc10_predict.json"},
-    read=read,
-    encode=encode,
-    decode=decode,
-    score=C.score_accuracy,
-    render=C.render_jsonl,
-    parse=parse,
-    gold=C.gold_labels,
+    texts=texts,
     description="Winograd coreference: does the [pronoun] refer to the _noun_? (true/false)",
 )

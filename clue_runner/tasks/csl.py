@@ -9,14 +9,12 @@ file csl_predict.json with `"id"` = 0-based line index (a warning says when that
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from clue_runner.data import field
 from clue_runner.errors import ClueError, DataError
 from clue_runner.tasks import _classify as C
-from clue_runner.tasks.base import Features, Task
 
 LABELS = ("0", "1")
 FILES = {"train": ("train.json",), "dev": ("dev.json",), "test": ("test.json",)}
@@ -38,38 +36,12 @@ def keyword_joiner(cfg: Any) -> str:
     return joiner
 
 
-def read(data_dir: Path, split: str) -> list[C.TextExample]:
-    return C.read_split(data_dir, split, FILES, texts, LABELS)
-
-
-def encode(examples: Sequence[C.TextExample], tokenizer: Any, cfg: Any) -> Features:
-    return C.encode_texts(examples, tokenizer, cfg, LABELS, joiner=keyword_joiner(cfg))
-
-
-def decode(outputs: Sequence[Any], features: Features, examples: Sequence[Any], cfg: Any) -> list[str]:
-    return C.decode_argmax(outputs, LABELS)
-
-
-def parse(path: Path, examples: Sequence[C.TextExample]) -> list[str]:
-    return C.parse_jsonl(path, examples, LABELS)
-
-
-TASK = Task(
+TASK = C.classification_task(
     name="csl",
-    version=1,
-    head="classify",
     labels=LABELS,
-    num_outputs=len(LABELS),
-    main_metric="accuracy",
-    metrics=("accuracy",),
-    splits=FILES,
+    files=FILES,
     submissions={"test": "csl_predict.json"},
-    read=read,
-    encode=encode,
-    decode=decode,
-    score=C.score_accuracy,
-    render=C.render_jsonl,
-    parse=parse,
-    gold=C.gold_labels,
+    texts=texts,
     description="scientific keyword recognition: are all keywords genuine? (1/0)",
+    joiner=keyword_joiner,
 )
