@@ -66,8 +66,12 @@ def test_smoke_run(name: str, tiny_model: Path, task_data, tmp_path: Path) -> No
     task = get_task(name)
     data = task_data(name)
     outcome = run_task(
-        name, model=str(tiny_model), data_dir=data, output_dir=tmp_path / "run",
-        sets=["train.max_steps=2", "train.batch_size=4", "eval.batch_size=8"], progress=False,
+        name,
+        model=str(tiny_model),
+        data_dir=data,
+        output_dir=tmp_path / "run",
+        sets=["train.max_steps=2", "train.batch_size=4", "eval.batch_size=8"],
+        progress=False,
     )
     assert outcome.status == "completed"
     results = json.loads((outcome.run_dir / "results.json").read_text())
