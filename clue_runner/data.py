@@ -107,6 +107,8 @@ def label_field(
 ) -> str:
     """The record's label string, which must belong to the task's label set."""
     value = field(record, name, (str, int), path, line)
+    if isinstance(value, bool):
+        raise DataError(path, f"field {name!r} must be a label string, got JSON {str(value).lower()}", line)
     value = str(value)
     if value not in labels:
         shown = ", ".join(labels) if len(labels) <= 20 else f"{labels[0]}..{labels[-1]}"

@@ -509,3 +509,10 @@ def test_tiny_model_learns_demo_tnews(tiny_model: Path, tmp_path: Path) -> None:
         argv=["test"],
     )
     assert outcome.results["metrics"]["dev"]["accuracy"] > 30.0  # chance is 6.7%
+
+
+def test_boolean_label_is_named_as_json(tmp_path: Path) -> None:
+    from clue_runner.data import label_field
+
+    with pytest.raises(DataError, match=r"x.json:3: field 'label' must be a label string, got JSON true"):
+        label_field({"label": True}, ("true", "false"), tmp_path / "x.json", 3)
