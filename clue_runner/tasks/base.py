@@ -102,6 +102,8 @@ class Task:
         parse: a leaderboard-format file -> predictions aligned with the examples (inverse of render).
         gold: labelled examples -> the predictions a perfect model makes (for round trips and checks).
         description: one line for `clue tasks`.
+        leaderboard_metric: the metric the CLUE leaderboard ranks by, when it is not `main_metric` (CMRC2018
+            ranks by EM, CLUENER by the string-set macro F1); None = `main_metric`.
         check: optional (data_dir, split) -> problems that `read` tolerates because the official loaders do
             (e.g. a CMRC2018 `answer_start` that does not point at its answer); `clue check-data` reports them.
             Anything that makes a record unusable is raised by `read` instead.
@@ -125,15 +127,25 @@ class Task:
     gold: Gold
     description: str = ""
     check: Checker | None = None
+    leaderboard_metric: str | None = None
 
     def __post_init__(self) -> None:
         if self.head not in HEAD_KINDS:
             raise ValueError(f"{self.name}: unknown head kind {self.head!r}")
         if self.main_metric not in self.metrics:
             raise ValueError(f"{self.name}: main metric {self.main_metric!r} is not among {self.metrics}")
+        if self.leaderboard_metric is not None and self.leaderboard_metric not in self.metrics:
+            raise ValueError(
+                f"{self.name}: leaderboard metric {self.leaderboard_metric!r} is not among {self.metrics}"
+            )
         missing = [s for s in self.submissions if s not in self.splits]
         if missing:
             raise ValueError(f"{self.name}: submission splits {missing} are not in splits")
+
+    @property
+    def board_metric(self) -> str:
+        """The metric a leaderboard comparison uses."""
+        return self.leaderboard_metric or self.main_metric
 
     @property
     def test_splits(self) -> tuple[str, ...]:

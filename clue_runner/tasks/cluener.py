@@ -179,4 +179,5 @@ TASK = Task(
     parse=parse,
     gold=gold,
     description="fine-grained NER, 10 entity types (GlobalPointer; leaderboard = macro F1 over types)",
+    leaderboard_metric="macro_f1",
 )

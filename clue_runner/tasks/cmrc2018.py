@@ -246,4 +246,5 @@ TASK = Task(
     gold=gold,
     description="span-extraction reading comprehension (answer = a substring of the passage)",
     check=check,
+    leaderboard_metric="em",
 )
