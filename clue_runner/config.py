@@ -8,10 +8,12 @@ type of the default. Duplicate keys in a YAML file are an error, because PyYAML 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields, is_dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -57,11 +59,6 @@ class RunConfig:
     data: DataConfig
     eval: EvalConfig
     task: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        return asdict(self)
 
 
 PRECISIONS = ("auto", "no", "fp16", "bf16")
@@ -233,8 +230,60 @@ def merged_dict(
     return tree
 
 
+def _allowed_types(hint: Any) -> tuple[Any, ...]:
+    return get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+
+
+def _matches(value: Any, kind: Any) -> bool:
+    if kind is type(None):
+        return value is None
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, get_origin(kind) or kind)
+
+
+def _check_types(section: Any, prefix: str = "") -> None:
+    """Every value must have its field's declared type (keys whose default is null included)."""
+    hints = get_type_hints(type(section))
+    for item in fields(section):
+        value = getattr(section, item.name)
+        if is_dataclass(value):
+            _check_types(value, f"{prefix}{item.name}.")
+            continue
+        allowed = _allowed_types(hints[item.name])
+        if not any(_matches(value, kind) for kind in allowed):
+            names = " or ".join(
+                "null" if k is type(None) else getattr(k, "__name__", str(k)) for k in allowed
+            )
+            raise ClueError(f"{prefix}{item.name} must be {names}, got {value!r}")
+
+
+# (key, lowest, highest, lowest allowed itself): the few values whose range types cannot express.
+_RANGES: tuple[tuple[str, float, float, bool], ...] = (
+    ("train.epochs", 1, math.inf, True),
+    ("train.max_steps", 1, math.inf, True),
+    ("train.batch_size", 1, math.inf, True),
+    ("train.lr", 0, math.inf, False),
+    ("train.warmup_ratio", 0, 1, True),
+    ("train.weight_decay", 0, math.inf, True),
+    ("train.adam_eps", 0, math.inf, False),
+    ("train.grad_accum", 1, math.inf, True),
+    ("train.max_grad_norm", 0, math.inf, True),
+    ("train.eval_every", 1, math.inf, True),
+    ("train.dropout", 0, 1, True),
+    ("train.log_every", 1, math.inf, True),
+    ("data.max_len", 8, math.inf, True),
+    ("data.max_train", 1, math.inf, True),
+    ("data.max_eval", 1, math.inf, True),
+    ("data.num_workers", 0, math.inf, True),
+    ("eval.batch_size", 1, math.inf, True),
+)
+
+
 def build(tree: dict[str, Any]) -> RunConfig:
-    """Turn a merged dict into the frozen RunConfig, with the few value checks types cannot express."""
+    """Turn a merged dict into the frozen RunConfig, checking every value's type and range."""
     cfg = RunConfig(
         seed=tree["seed"],
         model=tree["model"],
@@ -243,22 +292,23 @@ def build(tree: dict[str, Any]) -> RunConfig:
         eval=EvalConfig(**tree["eval"]),
         task=dict(tree.get("task") or {}),
     )
+    _check_types(cfg)
     if cfg.train.precision not in PRECISIONS:
         raise ClueError(
             f"train.precision must be one of {', '.join(PRECISIONS)}, got {cfg.train.precision!r}"
         )
-    for name, value in (
-        ("train.batch_size", cfg.train.batch_size),
-        ("train.grad_accum", cfg.train.grad_accum),
-        ("eval.batch_size", cfg.eval.batch_size),
-        ("data.max_len", cfg.data.max_len),
-    ):
-        if value < 1:
-            raise ClueError(f"{name} must be at least 1, got {value}")
-    if cfg.train.max_steps is not None and cfg.train.max_steps < 1:
-        raise ClueError(f"train.max_steps must be at least 1 or null, got {cfg.train.max_steps}")
-    if cfg.train.eval_every is not None and cfg.train.eval_every < 1:
-        raise ClueError(f"train.eval_every must be at least 1 or null, got {cfg.train.eval_every}")
+    for dotted, low, high, inclusive in _RANGES:
+        section, key = dotted.split(".")
+        value = getattr(getattr(cfg, section), key)
+        if value is None:
+            continue
+        too_low = value < low if inclusive else value <= low
+        if too_low or value > high:
+            bound = f"at least {low}" if inclusive else f"above {low}"
+            limit = f"{bound} and at most {high}" if high != math.inf else bound
+            raise ClueError(f"{dotted} must be {limit}, got {value}")
+    if not cfg.model:
+        raise ClueError("model must name a short name, hub id or folder")
     return cfg
 
 

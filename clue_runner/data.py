@@ -61,8 +61,10 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (1-based line number, object) for each non-blank line; malformed lines raise DataError."""
     path = Path(path)
     count = 0
+    number = 0
     with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
+        lines = _decoded(handle, path, lambda: number + 1)
+        for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
@@ -77,10 +79,23 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
         raise DataError(path, "file is empty: no records")
 
 
+def _decoded(lines: Iterator[str], path: Path, line: Any) -> Iterator[str]:
+    """Re-raise a decoding error as a DataError naming the file (and `line()`, the line being read)."""
+    try:
+        yield from lines
+    except UnicodeDecodeError as exc:
+        raise DataError(path, f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})", line()) from None
+
+
 def read_json(path: str | Path) -> Any:
     """Read a single-document JSON file (CMRC2018, C3, CHID answers); errors name the line."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            path, f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
     if not text.strip():
         raise DataError(path, "file is empty: no records")
     try:

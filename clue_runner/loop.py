@@ -109,8 +109,7 @@ def infer(
     local: list[tuple[int, Any]] = []
     task_id = reporter.start(desc, total=len(loader)) if reporter else None
     for batch in loader:
-        with accelerator.autocast():
-            logits = model(batch)
+        logits = model(batch)  # prepare() already runs forward under the mixed-precision autocast
         outputs = reduce_outputs(task.head, logits, batch, cfg)
         local.extend(zip(batch["index"].tolist(), outputs, strict=True))
         if reporter and task_id is not None:
@@ -230,6 +229,10 @@ def train(
     last_eval_step = -1
     start = time.perf_counter()
     running_loss, running_n = 0.0, 0
+    # Summed on the device and read once per optimizer step: a host sync per micro-batch stalls the GPU.
+    tokens = torch.zeros((), dtype=torch.long, device=accelerator.device)
+    window_loss = torch.zeros((), dtype=torch.float32, device=accelerator.device)
+    window_n = 0
     task_id = reporter.start("train", total=total) if reporter else None
 
     def run_eval(step: int, epoch: float) -> None:
@@ -257,24 +260,28 @@ def train(
         sampler.set_epoch(epoch)
         for batch in loader:
             with accelerator.accumulate(model):
-                with accelerator.autocast():
-                    logits = model(batch)
+                logits = model(batch)
                 loss = loss_fn(task.head, logits, batch)
                 accelerator.backward(loss)
                 if accelerator.sync_gradients and cfg.train.max_grad_norm > 0:
                     accelerator.clip_grad_norm_(model.parameters(), cfg.train.max_grad_norm)
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
-            result.tokens += int(batch["attention_mask"].sum())
-            result.sequences += int(batch["attention_mask"].shape[0])
+            mask = batch["attention_mask"]
+            tokens += mask.sum()
+            result.sequences += mask[..., 0].numel()  # every choice of a C3/CHID row is a sequence
+            window_loss += loss.detach().float()
+            window_n += 1
+            if not accelerator.sync_gradients:
+                continue
             # Every process must agree to stop, so the check looks at all processes' losses.
-            losses = accelerator.gather(loss.detach().float().reshape(1))
+            losses = accelerator.gather((window_loss / window_n).reshape(1))
+            window_loss.zero_()
+            window_n = 0
             if not bool(torch.isfinite(losses).all()):
                 raise NonFiniteLoss(f"non-finite training loss ({losses.tolist()}) at step {step + 1}")
             running_loss += float(losses.mean())
             running_n += 1
-            if not accelerator.sync_gradients:
-                continue
             scheduler.step()
             step += 1
             fraction = step / steps_per_epoch
@@ -302,6 +309,7 @@ def train(
         run_eval(step, step / steps_per_epoch)
     if reporter and task_id is not None:
         reporter.stop(task_id, keep=True)
+    result.tokens = int(tokens)
     result.steps = step
     result.epochs = round(step / steps_per_epoch, 4)
     result.train_s = time.perf_counter() - start - result.eval_s

@@ -150,14 +150,18 @@ class GlobalPointer(nn.Module):
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """hidden (B, L, E), mask (B, L) of allowed tokens -> float32 logits (B, heads, L, L), invalid = NEG_INF."""
         b, seq, _ = hidden.shape
-        proj = self.dense(hidden).float().view(b, seq, self.heads, 2 * self.head_size)
-        q, k = proj[..., : self.head_size], proj[..., self.head_size :]
-        q, k = self._rope(q), self._rope(k)
-        logits = torch.einsum("bmhd,bnhd->bhmn", q, k) / math.sqrt(self.head_size)
-        allowed = mask.bool()
-        pair = allowed[:, None, :, None] & allowed[:, None, None, :]
-        upper = torch.ones(seq, seq, dtype=torch.bool, device=hidden.device).triu()
-        return logits.masked_fill(~(pair & upper), NEG_INF)
+        proj = self.dense(hidden)
+        # Pair scores decide between windows and spans by small margins: compute them in float32 even under
+        # bf16 autocast (bf16 keeps ~8 bits, enough for ties between close candidates).
+        with torch.autocast(device_type=hidden.device.type, enabled=False):
+            proj = proj.float().view(b, seq, self.heads, 2 * self.head_size)
+            q, k = proj[..., : self.head_size], proj[..., self.head_size :]
+            q, k = self._rope(q), self._rope(k)
+            logits = torch.einsum("bmhd,bnhd->bhmn", q, k) / math.sqrt(self.head_size)
+            allowed = mask.bool()
+            pair = allowed[:, None, :, None] & allowed[:, None, None, :]
+            upper = torch.ones(seq, seq, dtype=torch.bool, device=hidden.device).triu()
+            return logits.masked_fill(~(pair & upper), NEG_INF)
 
 
 class ClueModel(nn.Module):
@@ -325,8 +329,9 @@ def multilabel_categorical_crossentropy(logits: torch.Tensor, targets: torch.Ten
 def loss_fn(head: HeadKind, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """The head's training loss from `forward`'s logits and the collated labels."""
     labels = batch["labels"]
+    logits = logits.float()  # losses in float32 whatever the autocast dtype
     if head in ("classify", "choice"):
-        return nn.functional.cross_entropy(logits.float(), labels, ignore_index=-100)
+        return nn.functional.cross_entropy(logits, labels, ignore_index=-100)
     if head == "span":
         b, _, seq, _ = logits.shape
         flat = logits.reshape(b, seq * seq)

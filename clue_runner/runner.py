@@ -66,17 +66,46 @@ def default_run_dir(task: str, model: str) -> Path:
     return Path("runs") / task / model_label(model) / f"{stamp}-{secrets.token_hex(3)}"
 
 
-def prepare_output_dir(output_dir: Path | None, task: str, model: str, overwrite: bool) -> Path:
-    """Check the output folder before any work: an explicit non-empty folder needs --overwrite."""
+# What a run writes into its folder; --overwrite removes these and nothing else.
+RUN_ARTEFACTS = (
+    "results.json",
+    "config.yaml",
+    "metrics.jsonl",
+    "best",
+    "submission",
+    ".best.tmp",
+    ".best.old",
+)
+
+
+def prepare_output_dir(
+    output_dir: Path | None, task: str, model: str, overwrite: bool, data_dir: Path | None = None
+) -> Path:
+    """Check the output folder before any work.
+
+    An explicit folder must be empty, or, with --overwrite, an earlier run's folder (it has a results.json);
+    --overwrite never touches a folder that holds the data or the working directory.
+    """
     if output_dir is None:
         return default_run_dir(task, model)
     path = Path(output_dir)
     if path.exists() and not path.is_dir():
         raise ClueError(f"--output-dir {path} exists and is not a folder")
-    if path.is_dir() and any(path.iterdir()) and not overwrite:
+    if not path.is_dir() or not any(path.iterdir()):
+        return path
+    if not overwrite:
         raise ClueError(
-            f"--output-dir {path} exists and is not empty; pass --overwrite to replace its contents"
+            f"--output-dir {path} exists and is not empty; pass --overwrite to replace an earlier run"
         )
+    if not (path / "results.json").is_file():
+        raise ClueError(
+            f"--output-dir {path} is not empty and is not a clue run folder (no results.json); "
+            "--overwrite only replaces an earlier run: choose an empty or new folder"
+        )
+    resolved = path.resolve()
+    for inside, what in ((Path.cwd(), "the current directory"), (data_dir, "the data folder")):
+        if inside is not None and Path(inside).resolve().is_relative_to(resolved):
+            raise ClueError(f"--output-dir {path} holds {what}; choose another folder")
     return path
 
 
@@ -182,13 +211,22 @@ def featurize(
 def write_submissions(
     task: Task, predictions: dict[str, list[Any]], examples: dict[str, list[Example]], out_dir: Path
 ) -> dict[str, int]:
-    """Render and atomically write each test split's leaderboard file; returns {file name: records}."""
-    written = {}
-    for split, preds in predictions.items():
-        name = task.submissions[split]
-        atomic_write_text(out_dir / name, task.render(preds, examples[split]))
-        written[name] = len(examples[split])
-    return written
+    """Render every test split's leaderboard file, then write them atomically; returns {file name: records}.
+
+    Rendering all first means a failure leaves no partial set of files behind.
+    """
+    texts = {task.submissions[s]: task.render(preds, examples[s]) for s, preds in predictions.items()}
+    for name, text in texts.items():
+        atomic_write_text(out_dir / name, text)
+    return {task.submissions[s]: len(examples[s]) for s in predictions}
+
+
+def preflight(task: Task, dev: Sequence[Example], tokenizer: Any, cfg: RunConfig) -> None:
+    """Encode and decode a few gold dev examples before any work is saved: every task knob (segment ids,
+    joiner, window stride, assignment mode ...) is checked by the code that uses it, not an hour later."""
+    from clue_runner.roundtrip import roundtrip
+
+    roundtrip(task, dev[:4], tokenizer, cfg)
 
 
 def _limit(examples: list[Example], n: int | None) -> list[Example]:
@@ -236,8 +274,11 @@ def run_task(
             folder,
             ", ".join(f for s in spec.test_splits for f in spec.splits[s]),
         )
-    run_dir = prepare_output_dir(Path(output_dir) if output_dir else None, spec.name, cfg.model, overwrite)
+    run_dir = prepare_output_dir(
+        Path(output_dir) if output_dir else None, spec.name, cfg.model, overwrite, folder
+    )
     tokenizer = load_tokenizer(cfg.model)
+    preflight(spec, examples["dev"], tokenizer, cfg)
     accelerator = make_accelerator(cfg)
     run_dir = _claim_run_dir(accelerator, run_dir, overwrite)
     results: dict[str, Any] = {
@@ -283,7 +324,12 @@ def _claim_run_dir(accelerator: Accelerator, run_dir: Path, overwrite: bool) -> 
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         if run_dir.exists() and overwrite:
-            shutil.rmtree(run_dir)
+            for name in RUN_ARTEFACTS:
+                artefact = run_dir / name
+                if artefact.is_dir():
+                    shutil.rmtree(artefact)
+                else:
+                    artefact.unlink(missing_ok=True)
         run_dir.mkdir(parents=True, exist_ok=True)
     accelerator.wait_for_everyone()
     return run_dir

@@ -229,3 +229,58 @@ def test_tiny_model_with_a_vocab_file(tmp_path: Path) -> None:
 
     tok = AutoTokenizer.from_pretrained(tmp_path / "m")
     assert tok.convert_ids_to_tokens(tok("你好")["input_ids"]) == ["[CLS]", "你", "好", "[SEP]"]
+
+
+def test_overwrite_replaces_only_an_earlier_run(tmp_path: Path, tiny_model: Path, task_data) -> None:
+    data = task_data("tnews")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    args = (
+        "run",
+        "tnews",
+        "--model",
+        str(tiny_model),
+        "--data-dir",
+        str(data),
+        "--set",
+        "train.max_steps=1",
+        "-q",
+    )
+    # A non-empty folder that is not a run: refused even with --overwrite, and untouched.
+    _assert_one_line_error(clue(*args, "-o", str(mine), "--overwrite"), "not a clue run folder")
+    assert (mine / "notes.txt").read_text() == "keep me"
+    # An earlier run: its artefacts are replaced, a file the user added beside them is kept.
+    run = tmp_path / "run"
+    assert clue(*args, "-o", str(run)).returncode == 0
+    (run / "notes.txt").write_text("mine too")
+    (run / "submission" / "tnews11_predict.json").write_text("stale")
+    assert clue(*args, "-o", str(run), "--overwrite").returncode == 0
+    assert (run / "notes.txt").read_text() == "mine too"
+    assert (run / "submission" / "tnews11_predict.json").read_text() != "stale"
+
+
+def test_overwrite_never_clears_the_data_folder(tmp_path: Path, tiny_model: Path, task_data) -> None:
+    data = task_data("tnews")
+    (data.parent / "results.json").write_text("{}")  # looks like a run folder, but holds the data
+    done = clue("run", "tnews", "--model", str(tiny_model), "--data-dir", str(data), "-o", str(data.parent),
+                "--overwrite", "-q")  # fmt: skip
+    _assert_one_line_error(done, "holds the data folder")
+    assert (data / "train.json").is_file()
+
+
+def test_task_knobs_are_checked_before_the_run_folder(tmp_path: Path, tiny_model: Path, task_data) -> None:
+    out = tmp_path / "run"
+    done = clue("run", "chid", "--model", str(tiny_model), "--data-dir", str(task_data("chid")), "-o", str(out),
+                "--set", "task.assignment=hungarain", "-q")  # fmt: skip
+    _assert_one_line_error(done, "task.assignment")
+    assert not out.exists()
+
+
+def test_non_utf8_data_is_one_line(tmp_path: Path, tiny_model: Path, task_data) -> None:
+    data = task_data("tnews")
+    (data / "dev.json").write_bytes(b"\xff\xfe{}\n")
+    out = tmp_path / "run"
+    done = clue("run", "tnews", "--model", str(tiny_model), "--data-dir", str(data), "-o", str(out), "-q")
+    _assert_one_line_error(done, "dev.json:1", "not UTF-8")
+    assert not out.exists()

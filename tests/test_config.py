@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,21 @@ def test_every_task_config_loads(task: str) -> None:
     cfg = config.load(task)
     assert cfg.data.max_len >= 32
     assert config.to_yaml(config.merged_dict(task)).startswith("seed:")
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("train.max_steps=abc", "train.max_steps must be int or null, got 'abc'"),
+        ("train.epochs=null", "train.epochs must be int, got None"),
+        ("data.max_train=foo", "data.max_train must be int or null"),
+        ("train.dropout=high", "train.dropout must be float or null"),
+        ("seed=null", "seed must be int"),
+        ("data.max_train=-5", "data.max_train must be at least 1"),
+        ("train.warmup_ratio=2", "train.warmup_ratio must be at least 0 and at most 1"),
+        ("train.lr=0", "train.lr must be above 0"),
+    ],
+)
+def test_values_of_nullable_keys_are_checked(assignment: str, message: str) -> None:
+    with pytest.raises(ClueError, match=re.escape(message)):
+        config.load("tnews", sets=[assignment])

@@ -119,3 +119,12 @@ def test_reduce_entities_lists_positive_pairs() -> None:
 def test_reduce_classify_returns_numpy_rows() -> None:
     out = reduce_outputs("classify", torch.tensor([[0.1, 0.9]]), {}, config.load("tnews"))
     assert isinstance(out[0], np.ndarray) and out[0].argmax() == 1
+
+
+def test_global_pointer_scores_in_float32_under_bf16_autocast() -> None:
+    torch.manual_seed(0)
+    gp = GlobalPointer(hidden=16, heads=1, head_size=8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = gp(torch.randn(1, 6, 16), torch.ones(1, 6, dtype=torch.long))
+        loss = loss_fn("span", logits, {"labels": torch.tensor([[1, 2]])})
+    assert logits.dtype == torch.float32 and loss.dtype == torch.float32

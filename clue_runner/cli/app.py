@@ -59,6 +59,12 @@ def setup_logging(verbose: bool = False) -> None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+CONFIG_OPT = typer.Option(
+    None, "--config", "-c", help="YAML file of config overrides (repeatable; later wins)."
+)
+SET_OPT = typer.Option(None, "--set", "-s", help="Override one key, e.g. --set train.lr=3e-5 (repeatable).")
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one red error line and return the Exit to raise."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
@@ -66,14 +72,14 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def main() -> None:
-    """Entry point: run the app, turning ClueError into one clear line and exit status 2."""
+    """Entry point: run the app, turning ClueError (and file-system errors) into one clear line, exit status 2."""
     try:
         app()
     except ClueError as exc:
-        err_console.print(
-            f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True
-        )
-        sys.exit(2)
+        sys.exit(fail(str(exc)).exit_code)
+    except OSError as exc:  # a full disk, a permission problem: the user can act on the one line
+        where = f": {exc.filename}" if exc.filename else ""
+        sys.exit(fail(f"{exc.strerror or exc}{where}").exit_code)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")
         sys.exit(130)

@@ -9,12 +9,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from clue_runner.cli.app import app, console, fail
+from clue_runner.cli.app import CONFIG_OPT, SET_OPT, app, console, fail
 
-CONFIG_OPT = typer.Option(
-    None, "--config", "-c", help="YAML file of config overrides (repeatable; later wins)."
-)
-SET_OPT = typer.Option(None, "--set", "-s", help="Override one key, e.g. --set train.lr=3e-5 (repeatable).")
 DATA_DIR_OPT = typer.Option(
     None,
     "--data-dir",

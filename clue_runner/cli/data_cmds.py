@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from clue_runner.cli.app import app, console, err_console
+from clue_runner.cli.app import app, console, err_console, fail
 from clue_runner.errors import ClueError
 
 log = logging.getLogger("clue_runner")
@@ -61,7 +61,7 @@ def download_cmd(
         except ClueError as exc:
             if len(names) == 1:
                 raise
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            fail(str(exc))  # report and go on with the next task
             failed.append(name)
             continue
         console.print(f"{name}: {path}")
@@ -189,7 +189,11 @@ def subset_cmd(
     ),
     test: int = typer.Option(100, "--test", min=1, help="Records per test version."),
     seed: int = typer.Option(0, "--seed", help="Random seed (the same seed gives the same subset)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty --out folder."),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Replace a non-empty --out folder that holds only task files (e.g. an earlier subset).",
+    ),
 ) -> None:
     """Write a smaller copy of a task folder in the official layout (stratified by label where there is one)."""
     from clue_runner.registry import get_task
