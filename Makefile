@@ -8,8 +8,10 @@ TORCH_CPU ?= torch==2.13.0
 
 install: $(VENV)/.installed
 
-# Where there is no GPU, the CPU build of torch goes in first: a bare `torch` requirement would otherwise
-# pull a multi-GB CUDA build. pyproject asks for a range (torch>=2.4), which the installed build satisfies.
+# Where there is no GPU, a CPU build of torch goes in first: a bare `torch` requirement would otherwise pull a
+# multi-GB CUDA build. pyproject asks for a range (torch>=2.4), which the installed build satisfies.
+# TORCH_CPU defaults to the CPU wheel that this project's CI machines serve locally; elsewhere use e.g.
+#   make install TORCH_CPU="torch --index-url https://download.pytorch.org/whl/cpu"
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
