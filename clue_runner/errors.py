@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 
@@ -33,3 +33,18 @@ def unknown(kind: str, word: str, choices: Iterable[str]) -> ClueError:
     names = sorted(choices)
     listing = ", ".join(names) if len(names) <= 20 else ", ".join(names[:20]) + ", ..."
     return ClueError(f"unknown {kind} {word!r}{did_you_mean(word, names)}; known: {listing}")
+
+
+def missing_predictions(
+    path: str | Path,
+    missing: Sequence[str | int],
+    total: int,
+    counted: str = "records",
+    *,
+    lacking: str = "prediction",
+    ids: str = "ids ",
+) -> DataError:
+    """The error for a prediction file that leaves some of the split unanswered: "N of M <counted> have no
+    <lacking> (<ids>a, b, c, d, e ...)", the first five missing keys shown."""
+    shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
+    return DataError(path, f"{len(missing)} of {total} {counted} have no {lacking} ({ids}{shown})")

@@ -280,6 +280,11 @@ def test_parse_accepts_a_file_keyed_by_the_questions_own_ids(task_data: Any, tmp
         ('{"id": 0, "label": "4"}\n', r":1: unknown label '4'"),
         ('{"id": 0, "label": "1"}\n{"id": 0, "label": "1"}\n', r":2: duplicate id 0"),
         ('{"label": "1"}\n', r":1: missing or non-integer 'id'"),
+        ('{"id": 0, "label": 1}\n', r":1: 'label' must be a JSON string such as \"1\", got 1"),
+        (
+            '{"id": 0, "label": "1"}\n{"id": 1, "label": null}\n',
+            r":2: 'label' must be a JSON string such as \"0\"",
+        ),
         ('{"id": 0, "label": "1"\n', r":1: malformed JSON"),
     ],
 )
@@ -288,3 +293,27 @@ def test_parse_rejects_incomplete_or_malformed_files(text: str, message: str, tm
     path.write_text(text, encoding="utf-8")
     with pytest.raises(DataError, match=message):
         T.parse(path, T.read(FIXTURES, "test"))
+
+
+def test_parse_ignores_lines_for_no_question_but_not_their_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "c311_predict.json"
+    good = "".join(json.dumps({"id": k, "label": v}) + "\n" for k, v in enumerate("102"))
+    extra = '{"id": 7, "label": "9"}\n{"id": 8, "label": 3}\n'  # no such questions: not checked, not used
+    path.write_text(good + extra, encoding="utf-8")
+    assert T.parse(path, T.read(FIXTURES, "test")) == ["1", "0", "2"]
+    path.write_text(good + extra + '{"id": 7, "label": "1"}\n', encoding="utf-8")
+    with pytest.raises(DataError, match=r":6: duplicate id 7"):
+        T.parse(path, T.read(FIXTURES, "test"))
+
+
+def test_question_ids_equal_to_their_index_as_strings_give_no_warning(task_data: Any, caplog: Any) -> None:
+    data = task_data("c3")
+    doc = json.loads((data / "test1.1.json").read_text(encoding="utf-8"))
+    for k, q in enumerate(q for it in doc for q in it[1]):
+        q["id"] = str(k)
+    write(data / "test1.1.json", doc)
+    examples = T.read(data, "test")
+    assert [ex.record_id for ex in examples] == [ex.question_id for ex in examples] == ["0", "1", "2"]
+    with caplog.at_level(logging.WARNING, logger="clue_runner"):
+        T.render(["0", "1", "2"], examples)
+    assert "differs" not in caplog.text

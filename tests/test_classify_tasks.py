@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -423,6 +426,10 @@ def test_csl_joiner_must_be_a_string(tokenizer: Any) -> None:
         ([{"id": 0, "label": "2"}], r"afqmc_predict\.json:1: unknown label '2'"),
         ([{"id": 0, "label": "1"}, {"id": 0, "label": "1"}], r"afqmc_predict\.json:2: duplicate id 0"),
         ([{"label": "1"}], r"afqmc_predict\.json:1: missing or non-integer 'id'"),
+        (
+            [{"id": 0, "label": 1}],
+            r"afqmc_predict\.json:1: 'label' must be a JSON string such as \"1\", got 1",
+        ),
     ],
 )
 def test_bad_leaderboard_file_is_refused(rows: list[dict[str, Any]], message: str, tmp_path: Path) -> None:
@@ -432,6 +439,121 @@ def test_bad_leaderboard_file_is_refused(rows: list[dict[str, Any]], message: st
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     with pytest.raises(DataError, match=message):
         task.parse(path, examples)
+
+
+def nli_gold_file(path: Path, name: str = "cmnli", extra: tuple[dict[str, Any], ...] = ()) -> Path:
+    """The dev labels as a leaderboard file, one line per dev line ('-' rows included), plus `extra` lines."""
+    raw = [json.loads(r)["label"] for r in lines(FIXTURES / name / "dev.json")]
+    rows = [{"id": i, "label": label} for i, label in enumerate(raw)] + list(extra)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def clue_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`clue ...` in a subprocess, as a user runs it (errors become one line on stderr, exit status 2)."""
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "clue_runner", *args], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+@pytest.mark.parametrize("name", ["cmnli", "ocnli"])
+def test_evaluate_cli_scores_a_gold_file_that_keeps_the_dash_rows(name: str, tmp_path: Path) -> None:
+    extra = ({"id": 99, "label": "no such label"}, {"id": 100, "label": 7})  # ids not in the split: ignored
+    path = nli_gold_file(tmp_path / "gold.json", name, extra)
+    assert '"label": "-"' in path.read_text(encoding="utf-8")
+    result = clue_cli("evaluate", name, str(path), "--data-dir", str(FIXTURES / name), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"accuracy": 100.0}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"id": 1, "label": "entailmen"}, r"gold\.json:2: unknown label 'entailmen'"),  # a scored id
+        ({"id": 3, "label": "-"}, r"gold\.json:4: unknown label '-'"),  # '-' on a kept row is not a label
+        ({"id": 0, "label": 1}, r"gold\.json:1: 'label' must be a JSON string such as \"contradiction\""),
+        ({"id": 1}, r"gold\.json:2: missing field 'label'"),
+    ],
+)
+def test_evaluate_cli_names_a_bad_label_on_a_scored_id(
+    edit: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    path = nli_gold_file(tmp_path / "gold.json")
+    rewrite_line(path, int(edit["id"]) + 1, lambda r: edit)
+    result = clue_cli("evaluate", "cmnli", str(path), "--data-dir", str(FIXTURES / "cmnli"), "--json")
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    assert re.search(message, " ".join(result.stderr.split())), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"id": 2, "label": "neutral"}, r"gold\.json:6: duplicate id 2"),  # the dropped row's id, twice
+        ({"id": "x", "label": "neutral"}, r"gold\.json:6: missing or non-integer 'id'"),
+    ],
+)
+def test_lines_for_unscored_ids_still_need_a_unique_integer_id(
+    extra: dict[str, Any], message: str, tmp_path: Path
+) -> None:
+    task = get_task("cmnli")
+    path = nli_gold_file(tmp_path / "gold.json", extra=(extra,))
+    with pytest.raises(DataError, match=message):
+        task.parse(path, task.read(FIXTURES / "cmnli", "dev"))
+
+
+def test_missing_id_is_reported_even_when_the_file_has_extra_lines(tmp_path: Path) -> None:
+    task = get_task("cmnli")
+    path = nli_gold_file(tmp_path / "gold.json", extra=({"id": 9, "label": "neutral"},))
+    rows = [r for r in lines(path) if json.loads(r)["id"] != 4]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"gold\.json: 1 of 4 records have no prediction \(ids 4\)"):
+        task.parse(path, task.read(FIXTURES / "cmnli", "dev"))
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        (103, r'"103", got 103'),
+        (3, r'"100", got 3'),
+        (None, r'"100", got null'),
+        (["103"], r'"100", got \["103"\]'),
+    ],
+)
+def test_leaderboard_label_must_be_a_json_string(label: Any, shown: str, tmp_path: Path) -> None:
+    task = get_task("tnews")
+    examples = task.read(FIXTURES / "tnews", "test")
+    rows = [{"id": i, "label": "103"} for i in range(len(examples))]
+    rows[2]["label"] = label
+    path = tmp_path / "tnews11_predict.json"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    with pytest.raises(
+        DataError, match=rf"tnews11_predict\.json:3: 'label' must be a JSON string such as {shown}"
+    ):
+        task.parse(path, examples)
+    rows[2]["label"] = "103"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert task.parse(path, examples) == ["103"] * len(examples)
+
+
+def test_validate_cli_refuses_an_integer_label(tmp_path: Path) -> None:
+    task = get_task("tnews")
+    examples = task.read(FIXTURES / "tnews", "test")
+    path = tmp_path / "tnews11_predict.json"
+    path.write_text("".join(json.dumps({"id": ex.index, "label": 103}) + "\n" for ex in examples))
+    result = clue_cli("validate", str(path), "--data-root", str(FIXTURES))
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    text = " ".join((result.stdout + result.stderr).split())
+    assert "tnews11_predict.json: line 1: 'label' must be a JSON string such as \"103\", got 103" in text
+
+
+def test_training_and_dev_files_still_accept_integer_labels(task_data: Any) -> None:
+    data = task_data("afqmc")
+    rewrite_line(data / "dev.json", 1, lambda r: {**r, "label": int(r["label"])})
+    assert isinstance(json.loads(lines(data / "dev.json")[0])["label"], int)
+    dev = get_task("afqmc").read(data, "dev")
+    assert dev[0].label == json.loads(lines(FIXTURES / "afqmc" / "dev.json")[0])["label"]
 
 
 # ---------------------------------------------------------------- demo data (scripts/make_demo_data.py)

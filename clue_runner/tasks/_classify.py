@@ -13,12 +13,12 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from clue_runner.data import field, iter_jsonl, label_field
-from clue_runner.errors import ClueError, DataError
+from clue_runner.errors import ClueError, DataError, missing_predictions
 from clue_runner.metrics import accuracy
 from clue_runner.tasks.base import Features, Task
 
@@ -131,24 +131,49 @@ def score_accuracy(predictions: Sequence[str], examples: Sequence[TextExample]) 
     return {"accuracy": accuracy(predictions, [ex.label for ex in examples])}
 
 
-def warn_foreign_ids(examples: Sequence[TextExample]) -> None:
-    """Leaderboard ids are line indices (spec §1.5); say so once when a file's own ids differ."""
-    differ = [ex for ex in examples if ex.record_id is not None and ex.record_id != ex.index]
+class Keyed(Protocol):
+    """What the leaderboard-file helpers need of an example: its 0-based position in the split (the leaderboard
+    id), its own `id` field (None when it has none) and `file:line` for messages. TextExample and C3's
+    questions fit."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def record_id(self) -> Any: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+def warn_foreign_ids(
+    examples: Sequence[Keyed], counted: str = "records", position: str = "line index"
+) -> None:
+    """Leaderboard ids are 0-based positions (spec §1.5); say so once when a file's own ids differ."""
+    differ = [ex for ex in examples if ex.record_id is not None and _as_int(ex.record_id) != ex.index]
     if differ:
         first = differ[0]
         log.warning(
-            "%d of %d test records have an `id` that differs from their line index (first: %s has id %r); "
-            "the leaderboard file uses the 0-based line index, as the official baselines do",
+            "%d of %d test %s have an `id` that differs from their %s (first: %s has id %r); "
+            "the leaderboard file uses the 0-based %s, as the official baselines do",
             len(differ),
             len(examples),
+            counted,
+            position,
             first.source,
             first.record_id,
+            position,
         )
 
 
-def render_jsonl(predictions: Sequence[str], examples: Sequence[TextExample]) -> str:
-    """The leaderboard file: one `{"id": i, "label": "..."}` line per test record, in file order."""
-    warn_foreign_ids(examples)
+def render_jsonl(
+    predictions: Sequence[str],
+    examples: Sequence[Keyed],
+    counted: str = "records",
+    position: str = "line index",
+) -> str:
+    """The leaderboard file: one `{"id": i, "label": "..."}` line per test example, in file order."""
+    warn_foreign_ids(examples, counted, position)
     lines = [
         json.dumps({"id": ex.index, "label": label}, ensure_ascii=False)
         for ex, label in zip(examples, predictions, strict=True)
@@ -166,30 +191,50 @@ def _as_int(value: Any) -> int | None:
     return None
 
 
-def parse_jsonl(path: Path, examples: Sequence[TextExample], labels: Sequence[str]) -> list[str]:
+def prediction_label(record: dict[str, Any], labels: Sequence[str], path: Path, line: int) -> str:
+    """A leaderboard line's label: a JSON string from the task's label set (spec §1.5: a TNEWS code written as
+    the number 103, or a class index, scores 0 on the leaderboard)."""
+    if "label" in record and not isinstance(record["label"], str):
+        value = record["label"]
+        as_text = str(value) if isinstance(value, int) and not isinstance(value, bool) else None
+        example = as_text if as_text in labels else labels[0]
+        raise DataError(
+            path,
+            f"'label' must be a JSON string such as {json.dumps(example, ensure_ascii=False)}, "
+            f"got {json.dumps(value, ensure_ascii=False)}",
+            line,
+        )
+    return label_field(record, labels, path, line)
+
+
+def parse_jsonl(
+    path: Path, examples: Sequence[Keyed], labels: Sequence[str], counted: str = "records"
+) -> list[str]:
     """Read a leaderboard file back into one label per example.
 
-    Ids are matched to the 0-based line index (what clue-runner and the official baselines write); a file that
-    uses the records' own `id` fields instead (bojone's convention) is matched on those. Extra lines for rows
-    the split drops (NLI '-') are ignored; a missing id, a duplicate or an unknown label is an error.
+    Ids are matched to the examples' 0-based positions (what clue-runner and the official baselines write); a
+    file that uses the examples' own `id` fields instead (bojone's convention) is matched on those. Lines whose
+    id matches no example (NLI '-' rows the split drops, ids beyond the split) are ignored, labels and all. A
+    missing or non-integer id, a duplicate id, a missing prediction, or a matched line whose label is not a
+    string from `labels` is an error naming file:line (`counted` names what the examples are in messages).
     """
-    by_id: dict[int, str] = {}
+    lines: dict[int, tuple[int, dict[str, Any]]] = {}
     for line, record in iter_jsonl(path):
         ident = _as_int(record.get("id"))
         if ident is None:
             raise DataError(path, f"missing or non-integer 'id': {record.get('id')!r}", line)
-        label = label_field(record, labels, path, line)
-        if ident in by_id:
+        if ident in lines:
             raise DataError(path, f"duplicate id {ident}", line)
-        by_id[ident] = label
+        lines[ident] = (line, record)
     keys: list[int] = [ex.index for ex in examples]
     own = [_as_int(ex.record_id) for ex in examples]
-    if any(k not in by_id for k in keys) and all(o is not None for o in own) and all(o in by_id for o in own):
+    if any(k not in lines for k in keys) and all(o is not None for o in own) and all(o in lines for o in own):
         keys = [o for o in own if o is not None]
+    scored = sorted({k: lines[k] for k in keys if k in lines}.items(), key=lambda item: item[1][0])
+    by_id = {k: prediction_label(record, labels, path, line) for k, (line, record) in scored}
     missing = [k for k in keys if k not in by_id]
     if missing:
-        shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
-        raise DataError(path, f"{len(missing)} of {len(keys)} records have no prediction (ids {shown})")
+        raise missing_predictions(path, missing, len(keys), counted)
     return [by_id[k] for k in keys]
 
 

@@ -13,21 +13,17 @@ file order>, "label": "<choice index>"}`.
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clue_runner.data import field, iter_jsonl, label_field, read_json
+from clue_runner.data import field, read_json
 from clue_runner.errors import ClueError, DataError
 from clue_runner.metrics import accuracy
 from clue_runner.tasks import _choice as K
-from clue_runner.tasks._classify import segment_mode
+from clue_runner.tasks._classify import parse_jsonl, render_jsonl, segment_mode
 from clue_runner.tasks.base import Features, Task
-
-log = logging.getLogger("clue_runner")
 
 FILES = {
     "train": ("d-train.json", "m-train.json"),
@@ -54,6 +50,11 @@ class C3Example:
     index: int
     question_id: Any
     source: str
+
+    @property
+    def record_id(self) -> Any:
+        """The question's own `id` under the name the shared leaderboard helpers read."""
+        return self.question_id
 
 
 def _strings(value: Any, name: str, path: Path, where: str) -> tuple[str, ...]:
@@ -175,52 +176,17 @@ def score(predictions: Sequence[str], examples: Sequence[C3Example]) -> dict[str
     return {"accuracy": accuracy(predictions, gold(examples))}
 
 
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
 def render(predictions: Sequence[str], examples: Sequence[C3Example]) -> str:
-    """One `{"id": <question index>, "label": "<choice index>"}` line per question, in file order (spec §10.6)."""
-    differ = [ex for ex in examples if ex.question_id is not None and _as_int(ex.question_id) != ex.index]
-    if differ:
-        log.warning(
-            "%d of %d test questions have an `id` that differs from their 0-based index in the file (first: %s "
-            "has id %r); the leaderboard file uses the index, as the official baselines do",
-            len(differ), len(examples), differ[0].source, differ[0].question_id,
-        )  # fmt: skip
-    lines = [
-        json.dumps({"id": ex.index, "label": label}, ensure_ascii=False)
-        for ex, label in zip(examples, predictions, strict=True)
-    ]
-    return "\n".join(lines) + "\n"
+    """One `{"id": <question index>, "label": "<choice index>"}` line per question, in file order (spec §10.6);
+    a warning says when the questions' own ids differ from their indices."""
+    return render_jsonl(predictions, examples, "questions", "question index in the file")
 
 
 def parse(path: Path, examples: Sequence[C3Example]) -> list[str]:
-    """Read a c31x_predict.json back into one label per question. Ids are matched to the question index; a file
-    keyed by the questions' own `id` fields instead (bojone) is matched on those. A missing id is an error."""
-    by_id: dict[int, str] = {}
-    for line, record in iter_jsonl(path):
-        ident = _as_int(record.get("id"))
-        if ident is None:
-            raise DataError(path, f"missing or non-integer 'id': {record.get('id')!r}", line)
-        if ident in by_id:
-            raise DataError(path, f"duplicate id {ident}", line)
-        by_id[ident] = label_field(record, LABELS, path, line)
-    keys = [ex.index for ex in examples]
-    own = [_as_int(ex.question_id) for ex in examples]
-    if any(k not in by_id for k in keys) and all(o is not None and o in by_id for o in own):
-        keys = [o for o in own if o is not None]
-    missing = [k for k in keys if k not in by_id]
-    if missing:
-        shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
-        raise DataError(path, f"{len(missing)} of {len(keys)} questions have no prediction (ids {shown})")
-    return [by_id[k] for k in keys]
+    """Read a c31x_predict.json back into one label per question: the string "0".."3". Ids are matched to the
+    question index; a file keyed by the questions' own `id` fields instead (bojone) is matched on those. Lines
+    for no question are ignored; a missing or duplicate id, or a bad label on a matched line, is an error."""
+    return parse_jsonl(path, examples, LABELS, "questions")
 
 
 TASK = Task(

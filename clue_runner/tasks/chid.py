@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from clue_runner.data import field, iter_jsonl, read_json
-from clue_runner.errors import ClueError, DataError
+from clue_runner.errors import ClueError, DataError, missing_predictions
 from clue_runner.metrics import accuracy
 from clue_runner.tasks import _choice as K
 from clue_runner.tasks.base import Features, Task
@@ -206,8 +206,7 @@ def parse(path: Path, examples: Sequence[Blank]) -> list[int]:
         raise DataError(path, "expected one JSON object {blank: candidate index}")
     missing = [ex.key for ex in examples if ex.key not in doc]
     if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise DataError(path, f"{len(missing)} of {len(examples)} blanks have no prediction ({shown})")
+        raise missing_predictions(path, missing, len(examples), "blanks", ids="")
     for ex in examples:
         value = doc[ex.key]
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < NUM_CANDIDATES:

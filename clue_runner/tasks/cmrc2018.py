@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from clue_runner.data import field, read_json
-from clue_runner.errors import ClueError, DataError
+from clue_runner.errors import ClueError, DataError, missing_predictions
 from clue_runner.metrics.cmrc import cmrc_scores
 from clue_runner.tasks import _span as S
 from clue_runner.tasks._classify import segment_mode
@@ -213,8 +213,7 @@ def parse(path: Path, examples: Sequence[QAExample]) -> list[str]:
             raise DataError(path, f"answer must be a string, got {text!r}", qid)
     missing = [ex.qid for ex in examples if ex.qid not in doc]
     if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise DataError(path, f"{len(missing)} of {len(examples)} questions have no answer ({shown})")
+        raise missing_predictions(path, missing, len(examples), "questions", lacking="answer", ids="")
     extra = len(doc) - len(examples)
     if extra:
         log.warning("%s: %d answers for question ids not in the split were ignored", path, extra)
