@@ -5,10 +5,11 @@ under a second. Every `results.json` below the given folders counts: a run folde
 (`<task>/seed<k>/`), or any tree of those. Completed runs make up the statistics; failed or unfinished ones are
 counted, not scored.
 
-The per-task figure is the task's main metric, except CMRC2018, which the CLUE leaderboard ranks by EM (CLUE
-README): its figure is `em` when the run reports it. The CLUE score is the mean of the per-task figure means over
-the CLUE 1.1 leaderboard tasks present (`registry.LEADERBOARD_TASKS`: the 11 tasks without CMNLI); it is flagged
-partial (`complete: false`) when any of them is missing.
+The per-task figure is the metric the CLUE leaderboard ranks the task by, `Task.board_metric`: the main metric,
+except CMRC2018 (`em`, CLUE README) and CLUENER (`macro_f1`, the official scorer's macro F1 over the 10 types),
+whenever the run reports it. The CLUE score is the mean of the per-task figure means over the CLUE 1.1
+leaderboard tasks present (`registry.LEADERBOARD_TASKS`: the 11 tasks without CMNLI); it is flagged partial
+(`complete: false`) when any of them is missing.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from clue_runner.errors import ClueError
 from clue_runner.published import CMRC2018_F1, SOURCES, canonical_model, published
-from clue_runner.registry import LEADERBOARD_TASKS, TASKS
+from clue_runner.registry import LEADERBOARD_TASKS, TASKS, get_task
 from clue_runner.results import read_results
 
 FORMATS = ("table", "markdown", "csv", "json")
@@ -62,10 +63,13 @@ def find_runs(paths: Sequence[str | Path]) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def figure_metric(task: str, results: dict[str, Any]) -> str:
-    """The metric a task's leaderboard figure uses: the main metric, EM for CMRC2018."""
+    """The metric a task's leaderboard figure uses: the registered task's `board_metric` when the run reports it,
+    else the run's main metric (a task this version does not know, or a run from before the metric existed)."""
     dev = (results.get("metrics") or {}).get("dev") or {}
-    if task == "cmrc2018" and "em" in dev:
-        return "em"
+    if task in TASKS:
+        board = get_task(task).board_metric  # task modules import no torch: cheap
+        if board in dev:
+            return board
     return str(results.get("main_metric") or next(iter(dev), "score"))
 
 
@@ -302,8 +306,9 @@ def render_markdown(summary: dict[str, Any]) -> str:
     out += [line(r) for r in body]
     out.append("")
     out.append(
-        "Scores are dev figures in percent: mean and sample std over seeds. CMRC2018 counts EM. The CLUE 1.1 "
-        "score averages the tasks marked yes (CMNLI is not on the 1.1 board)."
+        "Scores are dev figures in percent: mean and sample std over seeds, by the leaderboard metric (CMRC2018 "
+        "counts EM, CLUENER its macro F1). The CLUE 1.1 score averages the tasks marked yes (CMNLI is not on the "
+        "1.1 board)."
     )
     if summary["compare"]:
         c = summary["compare"]

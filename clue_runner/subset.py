@@ -9,6 +9,11 @@ It works on the raw files, so whatever a record holds survives untouched:
 - CHID: whole records (lines) plus exactly their blanks' entries of the `*_answer.json` file.
 Every test version present is subset; files that belong to no split (labels.json, README.md) are copied.
 The result is built beside the destination, read back with the task's own reader, then renamed into place.
+
+`overwrite` replaces only a folder that looks like a task folder: every entry is a file the task reads, a file
+the subset writes (the source's extra files, labels.json, README), or a hidden file (temp files). Anything else
+(a user's notes, a sub-folder) makes it refuse, as does a destination that is or holds the source folder or the
+current directory: the swap removes the old folder whole.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ if TYPE_CHECKING:
 BLANK = re.compile(r"#idiom\d+#")
 BOM = "\ufeff"
 SKIP_FILES = (".clue-download.json",)  # the download record describes the full data, not the subset
+# Files a task folder may hold beside its split files (official extras; `--overwrite` replaces them too).
+EXTRA_FILES = ("labels.json", "README", "README.md", "README.txt")
 
 
 def layout(task: Task) -> str:
@@ -236,21 +243,21 @@ def subset_task(
     Args:
         task: the task whose folder this is.
         src: the task folder to subset.
-        dst: the new task folder (must not exist or be empty, unless `overwrite`).
+        dst: the new task folder (must not exist or be empty, unless `overwrite`); never the source folder, the
+            current directory, or a folder holding either.
         sizes: records per split kind: keys "train", "dev", "test" (every test split), "other" (e.g. trial).
         seed: random seed; the same seed and data give the same subset.
-        overwrite: replace a non-empty `dst`.
+        overwrite: replace a non-empty `dst`, provided it looks like a task folder (`check_destination`).
 
     Raises:
-        ClueError: missing source files, a destination in the way, or a source the task cannot read.
+        ClueError: missing source files, a destination in the way or not safe to replace, or a source the task
+            cannot read.
     """
     src, dst = Path(src).expanduser(), Path(dst).expanduser()
     if not src.is_dir():
         raise ClueError(f"data folder not found: {src}")
-    if src.resolve() == dst.resolve():
-        raise ClueError("--out must differ from --data-dir")
-    if dst.exists() and (not dst.is_dir() or any(dst.iterdir())) and not overwrite:
-        raise ClueError(f"{dst} exists and is not empty (use --overwrite to replace it)")
+    extras = _extra_files(task, src)
+    check_destination(task, src, dst, overwrite, extras)
     for split in ("train", "dev"):
         for path in task.split_paths(src, split):
             if not path.is_file():
@@ -275,20 +282,14 @@ def subset_task(
         for split in ["train", "dev", *tests, *others]:
             kind = split if split in ("train", "dev") else "test" if split in tests else "other"
             kept[split] = subset_split(task, split, src, staging, sizes.get(kind, sizes.get("dev", 1)), rng)
-        split_files = {name for files in task.splits.values() for name in files}
-        for path in sorted(src.iterdir()):
-            if (
-                path.is_file()
-                and path.name not in split_files
-                and not path.name.startswith(".")
-                and path.name not in SKIP_FILES
-            ):
-                shutil.copy2(path, staging / path.name)
+        for name in extras:
+            shutil.copy2(src / name, staging / name)
         for split in kept:  # the subset must be what the runner reads, before it takes dst's place
             try:
                 task.read(staging, split)
             except DataError as exc:
                 raise DataError(dst / Path(exc.path).name, f"(subset) {exc.message}", exc.line) from None
+        check_destination(task, src, dst, overwrite, extras)  # again: the folder may have changed meanwhile
         _swap(staging, dst)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -299,7 +300,63 @@ def _test_names(task: Task) -> str:
     return ", ".join(n for s in task.test_splits for n in task.splits[s])
 
 
+def _extra_files(task: Task, src: Path) -> list[str]:
+    """The source's files that belong to no split and that the subset copies (not hidden, not SKIP_FILES)."""
+    split_files = {name for files in task.splits.values() for name in files}
+    return sorted(
+        p.name
+        for p in src.iterdir()
+        if p.is_file()
+        and p.name not in split_files
+        and not p.name.startswith(".")
+        and p.name not in SKIP_FILES
+    )
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether `path` is `folder` or lies below it (both resolved, so links and `..` count)."""
+    return path == folder or folder in path.parents
+
+
+def check_destination(task: Task, src: Path, dst: Path, overwrite: bool, extras: Sequence[str] = ()) -> None:
+    """Refuse a destination the subset may not take the place of (see the module docstring).
+
+    Raises:
+        ClueError: `dst` is or holds the source folder or the current directory; it exists and is not a folder;
+            it is not empty and `overwrite` is off; or `overwrite` is on and it holds an entry no task folder of
+            `task` would (named in the message).
+    """
+    where = dst.resolve()
+    if _inside(src.resolve(), where):
+        raise ClueError(f"--out {dst} is or contains the --data-dir folder {src}; choose another --out")
+    if _inside(Path.cwd().resolve(), where):
+        raise ClueError(f"--out {dst} is or contains the current directory; choose another --out")
+    if not dst.exists() and not dst.is_symlink():
+        return
+    if not dst.is_dir():
+        raise ClueError(f"{dst} exists and is not a folder")
+    entries = sorted(dst.iterdir())
+    if not entries:
+        return
+    if not overwrite:
+        raise ClueError(f"{dst} exists and is not empty (use --overwrite to replace it)")
+    known = {name for files in task.splits.values() for name in files} | set(extras) | set(EXTRA_FILES)
+    for entry in entries:
+        if entry.is_symlink() or not entry.is_file():
+            kind = "link" if entry.is_symlink() else "folder"
+            raise ClueError(
+                f"not overwriting {dst}: it holds {entry.name!r}, a {kind}, so it does not look like a "
+                f"{task.name} task folder"
+            )
+        if entry.name not in known and not entry.name.startswith("."):
+            raise ClueError(
+                f"not overwriting {dst}: it holds {entry.name!r}, which is not a {task.name} data file "
+                "(move it away or choose another --out)"
+            )
+
+
 def _swap(staging: Path, dst: Path) -> None:
+    """Put `staging` in the place of `dst` (an empty or checked folder, or nothing); the old folder goes last."""
     if dst.is_dir():
         aside = dst.with_name(f".{dst.name}.old-{staging.name[-8:]}")
         dst.rename(aside)
@@ -308,8 +365,9 @@ def _swap(staging: Path, dst: Path) -> None:
         except BaseException:
             aside.rename(dst)
             raise
-        shutil.rmtree(aside, ignore_errors=True)
+        if aside.is_symlink():  # a link to a folder: drop the link, never what it points at
+            aside.unlink()
+        else:
+            shutil.rmtree(aside, ignore_errors=True)
     else:
-        if dst.exists():
-            dst.unlink()
         staging.rename(dst)

@@ -180,7 +180,13 @@ def test_gold_round_trip_char_is_perfect(task_data: Any, tokenizer: Any, logged:
     dev = TASK.read(task_data("cluener"), "dev")
     predictions, metrics = roundtrip(TASK, dev, tokenizer, cfg())
     assert predictions == TASK.gold(dev)
-    assert metrics == {"f1": 100.0, "precision": 100.0, "recall": 100.0, "macro_f1": 100.0}
+    assert metrics == {
+        "f1": 100.0,
+        "precision": 100.0,
+        "recall": 100.0,
+        "macro_f1": 100.0,
+        **{f"f1_{kind}": 100.0 for kind in ENTITY_TYPES},
+    }
     assert not logged.messages
 
 
@@ -323,8 +329,77 @@ def test_task_score_micro_spans_versus_leaderboard_strings(task_data: Any) -> No
     assert metrics["f1"] == pytest.approx(95.0)
     # strings: only scene changes (TP 2, FP 1 -> F1 4/5); the 9 other types stay at 1
     assert metrics["macro_f1"] == pytest.approx(100 * (9 + 0.8) / 10)
-    assert metrics["macro_f1"] == leaderboard_scores(predictions, TASK.gold(dev))[1]
-    assert set(metrics) == set(TASK.metrics)
+    per_type, macro = leaderboard_scores(predictions, TASK.gold(dev))
+    assert metrics["macro_f1"] == macro
+    # Keys in TASK.metrics order: main first, then the other three, then f1_address ... f1_scene.
+    assert list(metrics) == list(TASK.metrics)
+    # The per-type leaderboard F1s are the 10 numbers macro_f1 averages (and per_type_report's last column).
+    assert {k: v for k, v in metrics.items() if k.startswith("f1_")} == {
+        "f1_address": 100.0,
+        "f1_book": 100.0,
+        "f1_company": 100.0,
+        "f1_game": 100.0,
+        "f1_government": 100.0,
+        "f1_movie": 100.0,
+        "f1_name": 100.0,
+        "f1_organization": 100.0,
+        "f1_position": 100.0,
+        "f1_scene": pytest.approx(80.0),
+    }
+    assert all(metrics[f"f1_{k}"] == per_type[k] for k in ENTITY_TYPES)
+    rows = per_type_report(predictions, TASK.gold(dev))
+    assert [metrics[f"f1_{r.type}"] for r in rows] == [r.leaderboard_f1 for r in rows]
+    assert metrics["macro_f1"] == pytest.approx(sum(metrics[f"f1_{k}"] for k in ENTITY_TYPES) / 10)
+
+
+def test_task_score_keys_and_zero_division(task_data: Any) -> None:
+    dev = TASK.read(task_data("cluener"), "dev")
+    assert TASK.metrics == ("f1", "precision", "recall", "macro_f1", *(f"f1_{k}" for k in ENTITY_TYPES))
+    assert TASK.main_metric == "f1" and TASK.board_metric == "macro_f1"
+    # Nothing predicted: every ratio score.py cannot compute counts 0, never NaN.
+    metrics = TASK.score([{} for _ in dev], dev)
+    assert set(metrics) == set(TASK.metrics) and all(v == 0.0 for v in metrics.values())
+    # A whole type missed: only its own f1_<type> and the macro average move.
+    golds = TASK.gold(dev)
+    no_address = [{k: v for k, v in g.items() if k != "address"} for g in golds]
+    metrics = TASK.score(no_address, dev)
+    assert metrics["f1_address"] == 0.0 and metrics["macro_f1"] == pytest.approx(90.0)
+    assert all(metrics[f"f1_{k}"] == 100.0 for k in ENTITY_TYPES if k != "address")
+    with pytest.raises(ValueError, match="predictions for"):
+        TASK.score(golds[:-1], dev)
+
+
+def test_cli_evaluate_json_lists_per_type_f1(task_data: Any, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    folder = task_data("cluener")
+    dev = TASK.read(folder, "dev")
+    predictions = TASK.gold(dev)
+    predictions[0] = {**predictions[0], "scene": {"青禾": [[3, 4]]}}
+    pred = tmp_path / "cluener_dev_predict.json"
+    pred.write_text(TASK.render(predictions, dev), encoding="utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "clue_runner",
+            "evaluate",
+            "cluener",
+            str(pred),
+            "--data-dir",
+            str(folder),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert list(shown) == list(TASK.metrics)
+    assert shown["f1_scene"] == 80.0 and shown["f1_address"] == 100.0 and shown["macro_f1"] == 98.0
 
 
 def _bio(length: int, label: dict[str, Any]) -> list[str]:

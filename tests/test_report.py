@@ -128,6 +128,41 @@ def test_complete_when_every_leaderboard_task_is_present(tmp_path: Path) -> None
     assert summary["clue_score"] == pytest.approx(50.0 + (len(LEADERBOARD_TASKS) - 1) / 2)
 
 
+def test_every_task_figure_is_its_board_metric(tmp_path: Path) -> None:
+    """CLUENER's figure (and so the CLUE score) is the leaderboard macro F1, not the micro-F1 main metric; every
+    other task's figure is `Task.board_metric` too; a run without that metric falls back to its main metric."""
+    from clue_runner.registry import get_task
+
+    ner = {"f1": 80.0, "precision": 81.0, "recall": 79.0, "macro_f1": 70.0, "f1_address": 60.0}
+    write_run(tmp_path, "cluener", 1, ner, main="f1")
+    write_run(tmp_path, "cluener", 2, {**ner, "f1": 82.0, "macro_f1": 72.0}, main="f1")
+    write_run(tmp_path, "tnews", 1, {"accuracy": 56.0})
+    summary = report.summarize(report.find_runs([tmp_path]))
+    cluener = summary["tasks"]["cluener"]
+    assert cluener["metric"] == "macro_f1" and cluener["mean"] == 71.0
+    assert cluener["metrics"]["f1"]["mean"] == 81.0 and cluener["metrics"]["f1_address"]["mean"] == 60.0
+    assert summary["clue_score"] == pytest.approx((56.0 + 71.0) / 2)
+    header, body = report.rows(summary)
+    row = dict(zip(header, next(r for r in body if r[0] == "cluener"), strict=True))
+    assert row["metric"] == "macro_f1" and row["mean"] == "71.00"
+    assert "f1 81.00±1.41" in row["other metrics"] and "f1_address 60.00" in row["other metrics"]
+    assert "macro_f1" not in row["other metrics"]
+    for task in LEADERBOARD_TASKS:
+        spec = get_task(task)
+        dev = {m: 50.0 for m in spec.metrics}
+        results = {
+            "task": task,
+            "status": "completed",
+            "main_metric": spec.main_metric,
+            "metrics": {"dev": dev},
+        }
+        assert report.figure_metric(task, results) == spec.board_metric
+    old = {"task": "cluener", "status": "completed", "main_metric": "f1", "metrics": {"dev": {"f1": 80.0}}}
+    assert report.figure_metric("cluener", old) == "f1" and report.figure(old) == 80.0
+    other = {"task": "mytask", "status": "completed", "main_metric": "acc", "metrics": {"dev": {"acc": 1.0}}}
+    assert report.figure_metric("mytask", other) == "acc"
+
+
 def test_compare_published_and_unknown_models(sweep: Path, tmp_path: Path) -> None:
     summary = report.summarize(report.find_runs([sweep]), compare="bojone")
     tnews = summary["tasks"]["tnews"]["published"]

@@ -203,8 +203,13 @@ def test_refusals_leave_the_destination_alone(task_data: Callable[[str], Path], 
     with pytest.raises(ClueError, match="not empty"):
         subset_task(get_task("afqmc"), src, dst, SIZES)
     assert [p.name for p in dst.iterdir()] == ["keep.txt"]
-    subset_task(get_task("afqmc"), src, dst, SIZES, overwrite=True)
-    assert not (dst / "keep.txt").exists() and (dst / "train.json").is_file()
+    # --overwrite replaces only what looks like a task folder: a user's file stops it, named in the message.
+    with pytest.raises(ClueError, match=r"not overwriting .*'keep\.txt'"):
+        subset_task(get_task("afqmc"), src, dst, SIZES, overwrite=True)
+    assert [p.name for p in dst.iterdir()] == ["keep.txt"]
+    assert (dst / "keep.txt").read_text() == "mine"
+    (dst / "keep.txt").unlink()
+    subset_task(get_task("afqmc"), src, dst, SIZES)
 
     (src / "dev.json").write_text('{"sentence1": "a", "sentence2": "b", "label": "7"}\n')
     with pytest.raises(ClueError, match=r"dev\.json:1: \(subset\) unknown label '7'"):
@@ -214,6 +219,70 @@ def test_refusals_leave_the_destination_alone(task_data: Callable[[str], Path], 
         subset_task(get_task("afqmc"), src, tmp_path / "other", SIZES)
     assert not (tmp_path / "other").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afqmc", "data"]
+
+
+def test_overwrite_replaces_a_previous_subset(task_data: Callable[[str], Path], tmp_path: Path) -> None:
+    src = task_data("tnews")
+    (src / "README.md").write_text("about the data")
+    dst = tmp_path / "small"
+    subset_task(get_task("tnews"), src, dst, SIZES, seed=1)
+    first = (dst / "train.json").read_bytes()
+    (dst / ".train.json.x1.tmp").write_text("")  # hidden temp files do not stop it
+    kept = subset_task(get_task("tnews"), src, dst, {**SIZES, "train": 5}, seed=2, overwrite=True)
+    assert kept["train"] == 5 and (dst / "train.json").read_bytes() != first
+    assert sorted(p.name for p in dst.iterdir()) == [
+        "README.md",
+        "dev.json",
+        "labels.json",
+        "test.json",
+        "test1.0.json",
+        "train.json",
+    ]
+    assert_valid("tnews", dst)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "small"]  # no staging or old folder left
+
+
+@pytest.mark.parametrize("entry", ["notes.txt", "runs/", ".git/"])
+def test_overwrite_refuses_a_folder_with_other_entries(
+    entry: str, task_data: Callable[[str], Path], tmp_path: Path
+) -> None:
+    src = task_data("tnews")
+    dst = tmp_path / "small"
+    subset_task(get_task("tnews"), src, dst, SIZES)
+    before = {p.name: p.read_bytes() for p in dst.iterdir()}
+    if entry.endswith("/"):
+        (dst / entry).mkdir()
+        (dst / entry / "x").write_text("mine")
+    else:
+        (dst / entry).write_text("mine")
+    name = entry.rstrip("/")
+    with pytest.raises(ClueError, match=rf"not overwriting .*'{name}'"):
+        subset_task(get_task("tnews"), src, dst, {**SIZES, "train": 5}, seed=3, overwrite=True)
+    assert {p.name: p.read_bytes() for p in dst.iterdir() if p.name != name} == before
+    assert (dst / entry / "x" if entry.endswith("/") else dst / entry).read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "small"]
+
+
+def test_destination_may_not_be_or_hold_the_source_or_cwd(
+    task_data: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = task_data("tnews")
+    files = sorted(p.name for p in src.iterdir())
+    for dst in (src, src / ".." / "tnews", src.parent, tmp_path):
+        with pytest.raises(ClueError, match="contains the --data-dir folder"):
+            subset_task(get_task("tnews"), src, dst, SIZES, overwrite=True)
+    assert sorted(p.name for p in src.iterdir()) == files
+    work = tmp_path / "work"
+    (work / "inner").mkdir(parents=True)
+    monkeypatch.chdir(work / "inner")
+    for dst in (Path("."), work):
+        with pytest.raises(ClueError, match="contains the current directory"):
+            subset_task(get_task("tnews"), src, dst, SIZES, overwrite=True)
+    assert (work / "inner").is_dir()
+    with pytest.raises(ClueError, match="not a folder"):
+        (tmp_path / "file").write_text("x")
+        subset_task(get_task("tnews"), src, tmp_path / "file", SIZES, overwrite=True)
+    assert (tmp_path / "file").read_text() == "x"
 
 
 # ---------------------------------------------------------------------------------------------- the CLI
@@ -273,3 +342,16 @@ def test_subprocess_subset(task_data: Callable[[str], Path], tmp_path: Path) -> 
     assert len(lines(dst / "train.json")) == 3 and (dst / "test1.0.json").is_file()
     again = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=dict(os.environ), timeout=120)
     assert again.returncode == 2 and "not empty" in again.stderr and "Traceback" not in again.stderr
+    # The review's repro: --overwrite with a user's file in --out refuses, in one line naming it.
+    (dst / "notes.txt").write_text("mine")
+    refused = subprocess.run(
+        [*cmd, "--overwrite"], capture_output=True, text=True, cwd=REPO, env=dict(os.environ), timeout=120
+    )
+    assert refused.returncode == 2 and "'notes.txt'" in refused.stderr and "Traceback" not in refused.stderr
+    assert (dst / "notes.txt").read_text() == "mine" and (dst / "train.json").is_file()
+    same = [*cmd[:-4], "-o", str(src), "--overwrite"]
+    refused = subprocess.run(
+        same, capture_output=True, text=True, cwd=REPO, env=dict(os.environ), timeout=120
+    )
+    assert refused.returncode == 2 and "--data-dir" in refused.stderr
+    assert sorted(p.name for p in src.iterdir()) == sorted(p.name for p in (FIXTURES / "tnews").iterdir())

@@ -6,8 +6,10 @@ entities are kept span by span. Head: a GlobalPointer with one head per type (ty
 bojone), input `[CLS] text [SEP]` with segment ids 0, tokenised one character per token by default
 (`task.tokenize: char`, as the CLUENER PyTorch baselines; every entity stays representable) or by word pieces
 (`wordpiece`, entities split inside a piece are counted and lost). Texts past `data.max_len - 2` tokens are cut.
-Metrics: entity-level micro F1 over (type, start, end) (main, the baselines' dev metric), precision, recall, and
-`macro_f1`, the official leaderboard score (per-type F1 over entity-string sets, macro over the 10 types).
+Metrics: entity-level micro F1 over (type, start, end) (main, the baselines' dev metric), precision, recall,
+`macro_f1`, the official leaderboard score (per-type F1 over entity-string sets, macro over the 10 types), and
+that per-type leaderboard F1 itself as `f1_address` ... `f1_scene` (so `clue evaluate`, results.json and
+`clue report` show which types pull the score down).
 Leaderboard file: cluener_predict.json, one `{"id": <test id>, "label": {...}}` line per test record, in order.
 """
 
@@ -20,8 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clue_runner.data import field, iter_jsonl
-from clue_runner.errors import ClueError, DataError
-from clue_runner.metrics.ner import ENTITY_TYPES, entity_scores, macro_f1
+from clue_runner.errors import ClueError, DataError, missing_predictions
+from clue_runner.metrics.ner import ENTITY_TYPES, entity_scores, leaderboard_scores
 from clue_runner.tasks import _ner
 from clue_runner.tasks._ner import EncodeLosses, Entities
 from clue_runner.tasks.base import Features, Task
@@ -113,9 +115,12 @@ def gold(examples: Sequence[NerExample]) -> list[Entities]:
 
 
 def score(predictions: Sequence[Entities], examples: Sequence[NerExample]) -> dict[str, float]:
-    """Micro span f1 / precision / recall and the leaderboard macro_f1, all in percent."""
+    """Micro span f1 / precision / recall, the leaderboard macro_f1, and each type's leaderboard F1 as
+    `f1_<type>` (the 10 numbers macro_f1 averages), all in percent."""
     golds = gold(examples)
-    return {**entity_scores(predictions, golds), "macro_f1": macro_f1(predictions, golds)}
+    micro = entity_scores(predictions, golds)  # raises on a length mismatch, which leaderboard_scores ignores
+    per_type, macro = leaderboard_scores(predictions, golds, LABELS)
+    return {**micro, "macro_f1": macro, **{f"f1_{kind}": per_type[kind] for kind in LABELS}}
 
 
 def render(predictions: Sequence[Entities], examples: Sequence[NerExample]) -> str:
@@ -153,8 +158,7 @@ def parse(path: Path, examples: Sequence[NerExample]) -> list[Entities]:
         )
     missing = [k for k in keys if k not in by_id]
     if missing:
-        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise DataError(path, f"{len(missing)} of {len(keys)} records have no prediction (ids {shown})")
+        raise missing_predictions(path, missing, len(keys), "records")
     return [
         _ner.parse_label(by_id[k][1], ex.text, LABELS, path, by_id[k][0])
         for k, ex in zip(keys, examples, strict=True)
@@ -168,7 +172,7 @@ TASK = Task(
     labels=LABELS,
     num_outputs=len(LABELS),
     main_metric="f1",
-    metrics=("f1", "precision", "recall", "macro_f1"),
+    metrics=("f1", "precision", "recall", "macro_f1", *(f"f1_{kind}" for kind in LABELS)),
     splits=FILES,
     submissions={"test": SUBMISSION},
     read=read,
