@@ -274,7 +274,12 @@ _RANGES: tuple[tuple[str, float, float, bool], ...] = (
     ("train.eval_every", 1, math.inf, True),
     ("train.dropout", 0, 1, True),
     ("train.log_every", 1, math.inf, True),
-    ("data.max_len", 8, math.inf, True),
+    (
+        "data.max_len",
+        1,
+        math.inf,
+        True,
+    ),  # tasks refuse windows too small for their layout, with a better message
     ("data.max_train", 1, math.inf, True),
     ("data.max_eval", 1, math.inf, True),
     ("data.num_workers", 0, math.inf, True),

@@ -324,8 +324,9 @@ def _claim_run_dir(accelerator: Accelerator, run_dir: Path, overwrite: bool) -> 
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         if run_dir.exists() and overwrite:
-            for name in RUN_ARTEFACTS:
-                artefact = run_dir / name
+            # The run's own files, and temp files of atomic writes a killed run left (".<name>.<random>.tmp").
+            leftovers = [p for p in run_dir.glob(".*.tmp") if p.is_file()]
+            for artefact in [*(run_dir / name for name in RUN_ARTEFACTS), *leftovers]:
                 if artefact.is_dir():
                     shutil.rmtree(artefact)
                 else:

@@ -197,18 +197,18 @@ def test_tiny_sweep_restart_report_submit(tmp_path: Path, tiny_model: Path, data
             assert results["status"] == "completed" and results["seed"] == seed
             assert (out / task / f"seed{seed}" / "submission").is_dir()
 
-    # Simulate a cell killed mid-run: its results.json says running and a stray file is left behind.
+    # Simulate a cell killed mid-run: its results.json says running and an atomic write's temp file is left.
     killed = out / "afqmc" / "seed2"
     results = json.loads((killed / "results.json").read_text())
     (killed / "results.json").write_text(json.dumps({**results, "status": "running"}))
-    (killed / "half-written.tmp").write_text("x")
+    (killed / ".metrics.jsonl.k1ll3d.tmp").write_text("x")
     kept = (out / "tnews" / "seed1" / "results.json").stat().st_mtime_ns
 
     second = runner.invoke(app, bench_args(tiny_model, data_root, out))
     assert second.exit_code == 0, second.output
     assert (out / "tnews" / "seed1" / "results.json").stat().st_mtime_ns == kept  # skipped, untouched
     assert json.loads((killed / "results.json").read_text())["status"] == "completed"
-    assert not (killed / "half-written.tmp").exists()
+    assert not (killed / ".metrics.jsonl.k1ll3d.tmp").exists()
     cells = json.loads((out / "bench.json").read_text())["cells"]
     assert [c["status"] for c in cells] == ["skipped", "skipped", "skipped", "completed"]
 
