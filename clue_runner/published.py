@@ -8,7 +8,8 @@ Three sources, each one table of {model short name: {task: leaderboard figure}} 
   **dev** scores, so that they compare with what a local run measures. Its WSC numbers are probably the old WSC
   (spec §13.3 notes), so treat that delta with care.
 
-One figure per task: accuracy for the classification and choice tasks, F1 for CLUENER, and **EM** for CMRC2018
+One figure per task: accuracy for the classification and choice tasks, the leaderboard macro F1 for CLUENER,
+and **EM** for CMRC2018
 (the CLUE leaderboard ranks CMRC2018 by EM; F1 is kept separately in `CMRC2018_F1`). Tasks a source does not
 publish are absent, never zero.
 """
