@@ -121,12 +121,19 @@ def test_two_processes_predict_exactly_like_one(tmp_path: Path, tiny_model: Path
         sets=["train.max_steps=2"],
         progress=False,
     ).run_dir
+    import socket
+
+    with socket.socket() as probe:  # a free port: torchrun's default 29500 collides with a concurrent run
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     cmd = [
         sys.executable,
         "-m",
         "torch.distributed.run",
         "--nproc_per_node",
         "2",
+        "--master_port",
+        str(port),
         "-m",
         "clue_runner",
         "predict",
