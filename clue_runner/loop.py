@@ -18,16 +18,17 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from clue_runner.modeling import collate, loss_fn, reduce_outputs
+from clue_runner.progress import Reporter
 
 if TYPE_CHECKING:
     from accelerate import Accelerator
 
     from clue_runner.config import RunConfig
     from clue_runner.modeling import ClueModel
-    from clue_runner.progress import Reporter
     from clue_runner.tasks.base import Example, Features, Task
 
 log = logging.getLogger("clue_runner")
+SILENT = Reporter(enabled=False)  # the default: every progress call is a no-op
 
 
 class NonFiniteLoss(RuntimeError):
@@ -92,7 +93,7 @@ def infer(
     cfg: RunConfig,
     accelerator: Accelerator,
     pad_id: int,
-    reporter: Reporter | None = None,
+    reporter: Reporter = SILENT,
     desc: str = "eval",
 ) -> list[Any]:
     """Run the model over `features` and return one compact output per feature, in feature order.
@@ -107,15 +108,13 @@ def infer(
         _loader(task, features, sorted_batches(features.lengths(), cfg.eval.batch_size), pad_id, cfg)
     )
     local: list[tuple[int, Any]] = []
-    task_id = reporter.start(desc, total=len(loader)) if reporter else None
+    task_id = reporter.start(desc, total=len(loader))
     for batch in loader:
         logits = model(batch)  # prepare() already runs forward under the mixed-precision autocast
         outputs = reduce_outputs(task.head, logits, batch, cfg)
         local.extend(zip(batch["index"].tolist(), outputs, strict=True))
-        if reporter and task_id is not None:
-            reporter.advance(task_id)
-    if reporter and task_id is not None:
-        reporter.stop(task_id)
+        reporter.advance(task_id)
+    reporter.stop(task_id)
     gathered = gather_object(local) if accelerator.num_processes > 1 else local
     by_index: dict[int, Any] = {}
     for index, output in gathered:
@@ -131,7 +130,7 @@ def evaluate(
     cfg: RunConfig,
     accelerator: Accelerator,
     pad_id: int,
-    reporter: Reporter | None = None,
+    reporter: Reporter = SILENT,
 ) -> dict[str, float]:
     """Dev metrics (percent) of the current model state."""
     outputs = infer(model, task, features, cfg, accelerator, pad_id, reporter, "dev")
@@ -146,7 +145,7 @@ def predict(
     cfg: RunConfig,
     accelerator: Accelerator,
     pad_id: int,
-    reporter: Reporter | None = None,
+    reporter: Reporter = SILENT,
     desc: str = "predict",
 ) -> list[Any]:
     """One prediction per example."""
@@ -205,7 +204,7 @@ def train(
     cfg: RunConfig,
     accelerator: Accelerator,
     pad_id: int,
-    reporter: Reporter | None = None,
+    reporter: Reporter = SILENT,
     log_line: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[TrainResult, dict[str, torch.Tensor] | None]:
     """Fine-tune, evaluating dev each epoch (or every `train.eval_every` steps) and at the end.
@@ -233,7 +232,7 @@ def train(
     tokens = torch.zeros((), dtype=torch.long, device=accelerator.device)
     window_loss = torch.zeros((), dtype=torch.float32, device=accelerator.device)
     window_n = 0
-    task_id = reporter.start("train", total=total) if reporter else None
+    task_id = reporter.start("train", total=total)
 
     def run_eval(step: int, epoch: float) -> None:
         nonlocal best_score, best_state, last_eval_step
@@ -246,8 +245,8 @@ def train(
         result.history.append({"step": step, "epoch": round(epoch, 4), **metrics})
         if log_line:
             log_line({"step": step, "epoch": round(epoch, 4), "dev": metrics})
-        if reporter:
-            reporter.note(f"step {step}: dev " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
+        shown = task.metrics[:4]  # the headline metrics; CLUENER's per-type F1s stay in results/metrics.jsonl
+        reporter.note(f"step {step}: dev " + ", ".join(f"{k} {metrics[k]:.2f}" for k in shown))
         if metrics[task.main_metric] > best_score:
             best_score = metrics[task.main_metric]
             result.best_metrics, result.best_step = metrics, step
@@ -285,8 +284,7 @@ def train(
             scheduler.step()
             step += 1
             fraction = step / steps_per_epoch
-            if reporter and task_id is not None:
-                reporter.advance(task_id, loss=running_loss / max(1, running_n))
+            reporter.advance(task_id, loss=running_loss / max(1, running_n))
             if log_line and (step % cfg.train.log_every == 0 or step == total):
                 log_line(
                     {
@@ -307,8 +305,7 @@ def train(
             run_eval(step, float(epoch) if step < total else step / steps_per_epoch)
     if last_eval_step != step:
         run_eval(step, step / steps_per_epoch)
-    if reporter and task_id is not None:
-        reporter.stop(task_id, keep=True)
+    reporter.stop(task_id, keep=True)
     result.tokens = int(tokens)
     result.steps = step
     result.epochs = round(step / steps_per_epoch, 4)
