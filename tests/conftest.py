@@ -62,3 +62,18 @@ def _restore_clue_logger() -> Iterator[None]:
     log.setLevel(saved[0])
     log.propagate = saved[1]
     log.handlers[:] = saved[2]
+
+
+@pytest.fixture()
+def assert_golden():  # type: ignore[no-untyped-def]
+    """Compare output with a golden file byte for byte. To refresh one after an intended format change,
+    delete it and run with CLUE_WRITE_GOLDEN=1 (a missing golden file is otherwise a failure)."""
+
+    def check(path: Path, text: str) -> None:
+        if not path.exists() and os.environ.get("CLUE_WRITE_GOLDEN"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(text.encode("utf-8"))
+        assert path.exists(), f"golden file {path} missing (run with CLUE_WRITE_GOLDEN=1 to create it)"
+        assert text.encode("utf-8") == path.read_bytes(), f"output differs from {path}"
+
+    return check

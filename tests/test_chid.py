@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -318,16 +317,12 @@ def test_tiny_model_scores_every_blank(tiny_model: Path, tokenizer: Any) -> None
 
 
 @pytest.mark.parametrize("split", ["test", "test1.0"])
-def test_render_matches_golden_and_parses_back(split: str, tmp_path: Path) -> None:
+def test_render_matches_golden_and_parses_back(split: str, tmp_path: Path, assert_golden: Any) -> None:
     examples = T.read(FIXTURES, split)
     text = T.render(PREDICTIONS[split], examples)
-    golden = GOLDEN / T.TASK.submissions[split]
-    if os.environ.get("CLUE_WRITE_GOLDEN") and not golden.exists():
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text, encoding="utf-8")
-    assert text == golden.read_text(encoding="utf-8")
+    assert_golden(GOLDEN / T.TASK.submissions[split], text)
     assert json.loads(text) == {ex.key: p for ex, p in zip(examples, PREDICTIONS[split], strict=True)}
-    path = tmp_path / golden.name
+    path = tmp_path / T.TASK.submissions[split]
     path.write_text(text, encoding="utf-8")
     assert T.parse(path, examples) == PREDICTIONS[split]
 

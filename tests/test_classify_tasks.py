@@ -119,17 +119,14 @@ def test_gold_round_trip_scores_100(name: str, tokenizer: Any, cfgs: dict[str, c
 
 
 @pytest.mark.parametrize("name", TASKS)
-def test_render_matches_golden_and_parses_back(name: str, tmp_path: Path) -> None:
+def test_render_matches_golden_and_parses_back(name: str, tmp_path: Path, assert_golden: Any) -> None:
     task = get_task(name)
     for split, file_name in task.submissions.items():
         examples = task.read(FIXTURES / name, split)
         predictions = fixed_predictions(task, len(examples))
         text = task.render(predictions, examples)
         golden = GOLDEN / name / file_name
-        if os.environ.get("CLUE_WRITE_GOLDEN") and not golden.exists():
-            golden.parent.mkdir(parents=True, exist_ok=True)
-            golden.write_bytes(text.encode("utf-8"))
-        assert text.encode("utf-8") == golden.read_bytes(), f"{golden} differs from render()"
+        assert_golden(golden, text)
         written = tmp_path / file_name
         written.write_text(text, encoding="utf-8")
         assert task.parse(written, examples) == predictions

@@ -7,7 +7,6 @@ after an intended format change, delete it and run with CLUE_WRITE_GOLDEN=1.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -86,15 +85,6 @@ def sweep(tmp_path: Path) -> Path:
     write_run(root, "cmnli", 1, {"accuracy": 80.0})
     write_run(root, "ocnli", 1, None, status="running")
     return root
-
-
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if not path.exists() and os.environ.get("CLUE_WRITE_GOLDEN"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"golden file {path} missing (run with CLUE_WRITE_GOLDEN=1 to create it)"
-    assert text == path.read_text(encoding="utf-8"), f"output differs from {path}"
 
 
 def test_statistics_and_clue_score(sweep: Path) -> None:
@@ -202,11 +192,11 @@ def test_mixed_models_and_empty_folders_are_refused(tmp_path: Path) -> None:
         report.find_runs([tmp_path / "nope"])
 
 
-def test_golden_json_markdown_csv(sweep: Path) -> None:
+def test_golden_json_markdown_csv(sweep: Path, assert_golden: Any) -> None:
     runs = report.find_runs([sweep])
-    check_golden("sweep_bojone.json", report.render_json(report.summarize(runs, "bojone")))
-    check_golden("sweep_bojone.md", report.render_markdown(report.summarize(runs, "bojone")))
-    check_golden("sweep.csv", report.render_csv(report.summarize(runs)))
+    assert_golden(GOLDEN / "sweep_bojone.json", report.render_json(report.summarize(runs, "bojone")))
+    assert_golden(GOLDEN / "sweep_bojone.md", report.render_markdown(report.summarize(runs, "bojone")))
+    assert_golden(GOLDEN / "sweep.csv", report.render_csv(report.summarize(runs)))
 
 
 def test_cli_formats(sweep: Path, monkeypatch: pytest.MonkeyPatch) -> None:
