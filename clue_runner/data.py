@@ -131,12 +131,22 @@ def label_field(
     return value
 
 
+# Digests by (path, size, mtime): a run hashes each data file for the feature-cache key and again for
+# results.json; a changed file has a new size or mtime and is hashed afresh.
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while block := handle.read(chunk):
+                digest.update(block)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
 
 
 def file_info(paths: Sequence[Path]) -> dict[str, dict[str, Any]]:
