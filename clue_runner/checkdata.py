@@ -1,17 +1,15 @@
 """`clue check-data`: validate and describe a task folder before anyone spends GPU hours on it.
 
 Validation is the task's own: `task.read` raises DataError for a record it cannot use (the first per file), and
-`task.check` lists what the reader tolerates (CMRC2018 answer_start drift, named by question id). For JSON-lines
-files the check keeps going past a bad line (blanked in a scratch copy, so line numbers stay right) to report up
-to MAX_PER_FILE problems per file. The ids the leaderboard files need are the readers' to check (CLUENER record
-ids, CMRC2018 question ids); the classification and C3 files are keyed by position. Raw checks the readers leave
-to us: CHID blanks (answered, unique in their file, at most 10 per record). With a tokenizer it adds token-length percentiles, how many
-examples reach `data.max_len`, and for span/entity tasks how many gold answers survive encode -> decode exactly.
+`task.check` lists what the reader tolerates (CMRC2018 answer_start drift, named by question id). For files
+with one record per line (`task.record_lines`) the check keeps going past a bad line (blanked in a scratch copy,
+so line numbers stay right) to report up to MAX_PER_FILE problems per file. The ids the leaderboard files need
+are the readers' to check too. With a tokenizer it adds token-length percentiles, how many examples reach
+`data.max_len`, and for span/entity tasks how many gold answers survive encode -> decode exactly.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
@@ -21,15 +19,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from clue_runner.data import text_lines
 from clue_runner.errors import DataError
-from clue_runner.subset import BLANK, layout
 
 if TYPE_CHECKING:
     from clue_runner.config import RunConfig
     from clue_runner.tasks.base import Task
 
 MAX_PER_FILE = 20
-MAX_BLANKS = 10  # CHID: 10 shared candidates, so a record with more blanks cannot get distinct answers
 PERCENTILES = (50, 90, 95, 99, 100)
 
 
@@ -108,7 +105,7 @@ def _read_all(task: Task, data_dir: Path, split: str, report: Report) -> list[An
         )
         return None
     report.add(_problem(first), split)
-    if layout(task) == "squad" or layout(task) == "c3" or not isinstance(first.line, int):
+    if not isinstance(first.line, int) or not task.record_lines(Path(first.path).name):
         return None
     _scan_on(task, data_dir, split, first, report)
     return None
@@ -125,10 +122,10 @@ def _scan_on(task: Task, data_dir: Path, split: str, first: DataError, report: R
         count = 1
         while exc is not None and isinstance(exc.line, int) and count < MAX_PER_FILE:
             name = Path(exc.path).name
-            if name.endswith("_answer.json") or not (scratch / name).is_file():
+            if not task.record_lines(name) or not (scratch / name).is_file():
                 return
             if name not in lines:
-                lines[name] = (scratch / name).read_text(encoding="utf-8-sig").splitlines(keepends=True)
+                lines[name] = list(text_lines((scratch / name).read_text(encoding="utf-8-sig")))
             if not 1 <= exc.line <= len(lines[name]) or not lines[name][exc.line - 1].strip():
                 return
             lines[name][exc.line - 1] = "\n"  # blank lines are skipped but still counted, so numbers hold
@@ -155,70 +152,6 @@ def _scan_on(task: Task, data_dir: Path, split: str, first: DataError, report: R
             )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-# ---------------------------------------------------------------------------------------------------- raw checks
-
-
-def _json_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    out = []
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                record = json.loads(line)
-                if isinstance(record, dict):
-                    out.append((number, record))
-    return out
-
-
-def _check_chid(task: Task, data_dir: Path, split: str, report: Report) -> None:
-    """Every blank unique in its file, at most 10 per record, and answered (0..9) where an answer file exists."""
-    paths = task.split_paths(data_dir, split)
-    answer_files = [p for p in paths if p.name.endswith("_answer.json")]
-    answers: dict[str, Any] | None = None
-    if answer_files:
-        doc = json.loads(answer_files[0].read_text(encoding="utf-8-sig"))
-        answers = doc if isinstance(doc, dict) else None
-    for path in paths:
-        if path in answer_files:
-            continue
-        seen: dict[str, int] = {}
-        for number, record in _json_lines(path):
-            texts = record.get("content")
-            blanks = (
-                [b for t in texts if isinstance(t, str) for b in BLANK.findall(t)]
-                if isinstance(texts, list)
-                else []
-            )
-            if len(blanks) > MAX_BLANKS:
-                report.add(
-                    Problem(str(path), number, f"{len(blanks)} blanks in one record (at most {MAX_BLANKS})"),
-                    split,
-                )
-            for blank in blanks:
-                if blank in seen:
-                    report.add(Problem(str(path), number, f"blank {blank} also on line {seen[blank]}"), split)
-                seen[blank] = number
-                if answers is not None:
-                    value = answers.get(blank)
-                    if value is None:
-                        report.add(
-                            Problem(
-                                str(answer_files[0]),
-                                blank,
-                                f"no answer for the blank on {path.name}:{number}",
-                            ),
-                            split,
-                        )
-                    elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10:
-                        report.add(
-                            Problem(
-                                str(answer_files[0]),
-                                blank,
-                                f"answer must be a candidate index 0..9, got {value!r}",
-                            ),
-                            split,
-                        )
 
 
 # ---------------------------------------------------------------------------------------------------- stats
@@ -355,11 +288,6 @@ def check_task(
             continue
         report.splits[split].examples = len(examples)
         labelled = split not in task.test_splits
-        try:
-            if layout(task) == "chid":
-                _check_chid(task, data_dir, split, report)
-        except (ValueError, OSError) as exc:  # the reader accepted it, so this is only a belt-and-braces pass
-            report.add(Problem(str(data_dir), None, f"{split}: {exc}"), split)
         if labelled:
             report.splits[split].labels = label_counts(task, examples)
         if tokenizer is not None and cfg is not None:

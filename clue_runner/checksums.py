@@ -1,6 +1,6 @@
-"""The published checksums of the official CLUE archives and their files (clue_spec §2-12), as Python data.
+"""Checksums of the official CLUE archives and their files: the data types, and the JSON form of a table.
 
-Sources: PaddleNLP `paddlenlp/datasets/clue.py` (md5 of every zip and of every file its loader reads) and the
+Each task module declares its archive's published digests (`Task.checksums`). Sources: PaddleNLP `paddlenlp/datasets/clue.py` (md5 of every zip and of every file its loader reads) and the
 Hugging Face `clue` dataset_infos.json (sha256 and size of a zip). Only values the spec gives in full are used:
 truncated ones (`2469c420…6ce0`) cannot be checked. Tasks without published values (CLUENER, C3, the CMRC2018 and
 CHID files) download with a warning that there is nothing to verify against.
@@ -59,91 +59,18 @@ class TaskChecksums:
         return not self.zip.empty() or any(not d.empty() for d in self.files.values())
 
 
-CHECKSUMS: dict[str, TaskChecksums] = {
-    "afqmc": TaskChecksums(
-        "afqmc",
-        Digest(
-            md5="3377b559bb4e61d03a35282550902ca0",
-            sha256="5a4cb1556b833010c329fa2ad2207d9e98fc94071b7e474015e9dd7c385db4dc",
-            size=1_195_044,
-        ),
-        {
-            "train.json": Digest(md5="319cf775353af9473140abca4052b89a"),
-            "dev.json": Digest(md5="307154b59cb6c3e68a0f39c310bbd364"),
-            "test.json": Digest(md5="94b925f23a9615dd08199c4013f761f4"),
-        },
-    ),
-    "tnews": TaskChecksums(
-        "tnews",
-        Digest(md5="38186ed0a751bc33e3ae0c1b59319777"),
-        {
-            "train.json": Digest(md5="25c021725309a3330736380a230850fd"),
-            "dev.json": Digest(md5="f0660a3339a32e764075c801b42ece3c"),
-            "test.json": Digest(md5="045a6c4f59bf1a066c4a0d7afe6cd2b4"),
-            "test1.0.json": Digest(md5="2d1557c7548c72d5a84c47bbbd3a4e85"),
-            "labels.json": Digest(md5="a1a7595e596b202556dedd2a20617769"),
-        },
-    ),
-    "iflytek": TaskChecksums(
-        "iflytek",
-        Digest(md5="19e4b19947db126f69aae18db0da2b87"),
-        {
-            "train.json": Digest(md5="fc9a21700c32ee3efee3fc283e9ac560"),
-            "dev.json": Digest(md5="79b7d95bddeb11cd54198fd077992704"),
-            "test.json": Digest(md5="ea764519ddb4369767d07664afde3325"),
-            "labels.json": Digest(md5="7f9e794688ffb37fbd42b58325579fdf"),
-        },
-    ),
-    "cmnli": TaskChecksums(
-        "cmnli",
-        Digest(md5="e0e8caefd9b3491220c18b466233f2ff"),
-        {
-            "train.json": Digest(md5="7d02308650cd2a0e183bf599ca9bb263"),
-            "dev.json": Digest(md5="0b16a50a297a9afb1ce5385ee4dd3d9c"),
-            "test.json": Digest(md5="804cb0bb67266983d59d1c855e6b03b0"),
-        },
-    ),
-    "ocnli": TaskChecksums(
-        "ocnli",
-        Digest(md5="acb426f6f3345076c6ce79239e7bc307"),
-        {
-            "train.50k.json": Digest(md5="d38ec492ef086a894211590a18ab7596"),
-            "dev.json": Digest(md5="3481b456bee57a3c9ded500fcff6834c"),
-            "test.json": Digest(md5="680ff24e6b3419ff8823859bc17936aa"),
-        },
-    ),
-    "cluewsc2020": TaskChecksums(
-        "cluewsc2020",
-        Digest(md5="2e387e20e93eeab0ffaded5b0d2dfd3d"),
-        {
-            "train.json": Digest(md5="afd235dcf8cdb89ee1a21d0a4823eecc"),
-            "dev.json": Digest(md5="bad8cd6fa0916fc37ac96b8ce316714a"),
-            "test.json": Digest(md5="27614454cc26be6fcab5bbd9a45967ff"),
-            "test1.0.json": Digest(md5="0e9e8ffd8ee90ddf1f58d6dc2e02de7b"),
-        },
-    ),
-    "csl": TaskChecksums(
-        "csl",
-        Digest(md5="394a2ccbf6ddd7e331be4d5d7798f0f6"),
-        {
-            "train.json": Digest(md5="e927948b4e0eb4992fe9f45a77446bf5"),
-            "dev.json": Digest(md5="6c2ab8dd3b4785829ead94b05a1cb957"),
-            "test.json": Digest(md5="ebfb89575355f00dcd9b18f8353547cd"),
-        },
-    ),
-    "cmrc2018": TaskChecksums(
-        "cmrc2018",
-        Digest(sha256="6c63dc27e728ec5231aeb7d2861b4c90b6c116390582e0c44416cf3edf030b16", size=3_405_146),
-    ),
-    "chid": TaskChecksums("chid"),
-    "c3": TaskChecksums("c3"),
-    "cluener": TaskChecksums("cluener"),
-}
+def published_checksums() -> dict[str, TaskChecksums]:
+    """Every registered task's published table (`Task.checksums`; a task without one gets an empty entry)."""
+    from clue_runner.registry import get_task, task_names
 
-# The 7 classification zips are also on PaddleNLP's mirror (clue_spec §1.1); the MRC/NER zips are not.
-PADDLE_MIRRORED: frozenset[str] = frozenset(
-    ("afqmc", "tnews", "iflytek", "cmnli", "ocnli", "cluewsc2020", "csl")
-)
+    return {name: get_task(name).checksums or TaskChecksums(name) for name in task_names()}
+
+
+def paddle_mirrored(task: str) -> bool:
+    """Whether PaddleNLP's mirror serves the task's archive too (the 7 classification zips; not MRC/NER)."""
+    from clue_runner.registry import TASKS, get_task
+
+    return task in TASKS and get_task(task).paddle_mirror
 
 
 def _digest(obj: Any, where: str) -> Digest:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,26 +59,24 @@ def require_split(task: Task, data_dir: Path, split: str) -> list[Path]:
     return paths
 
 
-def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (1-based line number, object) for each non-blank line; malformed lines raise DataError."""
-    path = Path(path)
-    count = 0
-    number = 0
-    with path.open(encoding="utf-8-sig") as handle:
-        lines = _decoded(handle, path, lambda: number + 1)
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(path, f"malformed JSON: {exc.msg} at column {exc.colno}", number) from None
-            if not isinstance(obj, dict):
-                raise DataError(path, f"expected a JSON object, got {type(obj).__name__}", number)
-            count += 1
-            yield number, obj
-    if count == 0:
-        raise DataError(path, "file is empty: no records")
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One non-blank line of a JSON-lines file: its text as in the file (line ending included, BOM removed),
+    its 1-based number, and the object it holds."""
+
+    raw: str
+    number: int
+    record: dict[str, Any]
+
+
+def text_lines(text: str) -> Iterator[str]:
+    """The lines of `text` with their endings, split where a file read line by line splits them: at "\n",
+    "\r\n" or "\r" only. `str.splitlines` also splits at U+2028, U+0085, form feeds and more, which are data
+    inside a JSON string."""
+    return iter(io.StringIO(text, newline=""))
 
 
 def _decoded(lines: Iterator[str], path: Path, line: Any) -> Iterator[str]:
@@ -85,6 +85,59 @@ def _decoded(lines: Iterator[str], path: Path, line: Any) -> Iterator[str]:
         yield from lines
     except UnicodeDecodeError as exc:
         raise DataError(path, f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})", line()) from None
+
+
+def _parsed(lines: Iterator[str], path: Path) -> Iterator[Line]:
+    count = 0
+    number = 0
+    decoded = _decoded(lines, path, lambda: number + 1)
+    for number, raw in enumerate(decoded, start=1):
+        if number == 1 and raw.startswith(BOM):
+            raw = raw[1:]
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise DataError(path, f"malformed JSON: {exc.msg} at column {exc.colno}", number) from None
+        if not isinstance(obj, dict):
+            raise DataError(path, f"expected a JSON object, got {type(obj).__name__}", number)
+        count += 1
+        yield Line(raw, number, obj)
+    if count == 0:
+        raise DataError(path, "file is empty: no records")
+
+
+def jsonl_lines(path: str | Path, text: str | None = None) -> Iterator[Line]:
+    """The one JSON-lines reader: each non-blank line of the file (or of `text`, read from `path`) as a `Line`.
+
+    Lines end at "\n", "\r\n" or "\r" only (see `text_lines`); a leading BOM is skipped. A malformed line, a
+    line that is not a JSON object, bytes that are not UTF-8, or a file with no record raise DataError naming the
+    file and line.
+    """
+    path = Path(path)
+    if text is not None:
+        yield from _parsed(text_lines(text), path)
+        return
+    with path.open(encoding="utf-8", newline="") as handle:
+        yield from _parsed(handle, path)
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (1-based line number, object) for each non-blank line; see `jsonl_lines`."""
+    for line in jsonl_lines(path):
+        yield line.number, line.record
+
+
+def has_bom(path: str | Path) -> bool:
+    with Path(path).open("rb") as handle:
+        return handle.read(3) == BOM.encode("utf-8")
+
+
+def count_lines(path: str | Path) -> int:
+    """Non-blank lines of a text file (records of a JSON-lines file), without parsing them."""
+    with Path(path).open("rb") as handle:
+        return sum(1 for line in handle if line.strip())
 
 
 def read_json(path: str | Path) -> Any:

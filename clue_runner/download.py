@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clue_runner.checksums import CHECKSUMS, PADDLE_MIRRORED, Digest, TaskChecksums
+from clue_runner.checksums import Digest, TaskChecksums, paddle_mirrored, published_checksums
 from clue_runner.data import data_root as _data_root
 from clue_runner.errors import ClueError
 
@@ -165,7 +165,7 @@ def source_urls(task: str, archive: str, base_url: str | None = None) -> list[st
         if "://" not in base and Path(base).expanduser().is_dir():
             base = Path(base).expanduser().resolve().as_uri()
         return [f"{base.rstrip('/')}/{archive}_public.zip"]
-    bases = [OFFICIAL_BASE] + ([PADDLE_BASE] if task in PADDLE_MIRRORED else [])
+    bases = [OFFICIAL_BASE] + ([PADDLE_BASE] if paddle_mirrored(task) else [])
     return [f"{b}/{archive}_public.zip" for b in bases]
 
 
@@ -474,7 +474,7 @@ def download_task(
 
     spec = get_task(task)
     root = _data_root(data_root)
-    table_all = CHECKSUMS if checksums is None else checksums
+    table_all = published_checksums() if checksums is None else checksums
     table = table_all.get(spec.name)
     archive = table.archive if table is not None else spec.name
     check = table if verify else None

@@ -46,5 +46,13 @@ def missing_predictions(
 ) -> DataError:
     """The error for a prediction file that leaves some of the split unanswered: "N of M <counted> have no
     <lacking> (<ids>a, b, c, d, e ...)", the first five missing keys shown."""
-    shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
-    return DataError(path, f"{len(missing)} of {total} {counted} have no {lacking} ({ids}{shown})")
+    return DataError(path, f"{len(missing)} of {total} {counted} have no {lacking} ({ids}{listed(missing)})")
+
+
+MAX_LISTED = 5  # items named in one message before "..."
+
+
+def listed(items: Sequence[object]) -> str:
+    """The first MAX_LISTED items, comma-separated, then " ..." when there are more."""
+    shown = ", ".join(str(i) for i in items[:MAX_LISTED])
+    return shown + (" ..." if len(items) > MAX_LISTED else "")

@@ -1,36 +1,37 @@
-"""The task table (name -> module, imported lazily) and the model short-name table."""
+"""The task table (name -> module, found in `clue_runner.tasks` and imported lazily) and the model short-name
+table."""
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clue_runner.errors import ClueError, unknown
+from clue_runner.tasks import CLUE11_TASKS
 
 if TYPE_CHECKING:
     from clue_runner.tasks.base import Task
 
-# Ordered as the CLUE 1.1 leaderboard lists them; each module ends with `TASK = ...`.
-TASKS: dict[str, str] = {
-    name: f"clue_runner.tasks.{name}"
-    for name in (
-        "afqmc",
-        "tnews",
-        "iflytek",
-        "cmnli",
-        "ocnli",
-        "cluewsc2020",
-        "csl",
-        "cmrc2018",
-        "chid",
-        "c3",
-        "cluener",
-    )
-}
 
-# Tasks whose test scores make up the CLUE 1.1 average (CMNLI was replaced by OCNLI on the 1.1 board).
-LEADERBOARD_TASKS: tuple[str, ...] = tuple(t for t in TASKS if t != "cmnli")
+def _discover() -> dict[str, str]:
+    """Task name -> module path for every task module in `clue_runner.tasks` (see its docstring), in CLUE order."""
+    import clue_runner.tasks as package
+
+    found = {
+        m.name
+        for m in pkgutil.iter_modules(package.__path__)
+        if not m.name.startswith("_") and m.name != "base" and not m.ispkg
+    }
+    names = [n for n in package.CLUE_ORDER if n in found] + sorted(found - set(package.CLUE_ORDER))
+    return {name: f"{package.__name__}.{name}" for name in names}
+
+
+TASKS: dict[str, str] = _discover()
+
+# Tasks whose test scores make up the CLUE 1.1 average.
+LEADERBOARD_TASKS: tuple[str, ...] = tuple(t for t in CLUE11_TASKS if t in TASKS)
 
 # Short names -> Hugging Face hub ids (clue_spec §13.4).
 MODELS: dict[str, str] = {

@@ -23,8 +23,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from clue_runner.data import text_lines
 from clue_runner.errors import ClueError
-from clue_runner.published import CMRC2018_F1, SOURCES, canonical_model, published
+from clue_runner.published import SOURCES, canonical_model, published, published_extra, source_models
 from clue_runner.registry import LEADERBOARD_TASKS, TASKS, get_task
 from clue_runner.results import read_results
 
@@ -194,15 +195,14 @@ def _published_entry(
     value = published(source, short, task)
     out: dict[str, Any] = {"value": value, "delta": None, "note": None}
     if value is None:
-        if short is None or short not in SOURCES[source].scores:
+        if short is None or short not in source_models(source):
             out["note"] = f"no {source} figures for model {name!r}"
         else:
             out["note"] = f"{source} publishes no {task} figure"
         return out
     if entry["mean"] is not None:
         out["delta"] = _r(entry["mean"] - value)
-    if task == "cmrc2018" and short in CMRC2018_F1.get(source, {}):
-        out["f1"] = CMRC2018_F1[source][short]
+    out.update(published_extra(source, short, task))  # e.g. CMRC2018's F1 beside its EM figure
     return out
 
 
@@ -394,7 +394,7 @@ def _pyplot() -> Any:
 def read_metrics_log(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(training lines, eval lines) of a metrics.jsonl; a torn last line (a killed run) is ignored."""
     train, evals = [], []
-    for text in path.read_text(encoding="utf-8").splitlines():
+    for text in text_lines(path.read_text(encoding="utf-8")):
         try:
             record = json.loads(text)
         except json.JSONDecodeError:

@@ -1,10 +1,11 @@
 """Leaderboard files: validation against the test sets (`clue validate`) and the flat zip (`clue submit`).
 
 A file is matched to its task and test version by name (every registered task's `submissions`), then checked
-against that test split's records: JSON shape (one object per line, or one JSON object for CMRC2018 and CHID),
-the task's own `parse` (ids, labels, answers), one record per test record, no duplicate or unknown ids, CHID
-indices within the record's candidates and distinct within a record, C3 labels within the question's choices. Problems are collected per file so that
-one run reports everything wrong with a submission, not only the first thing.
+against that test split's records: JSON shape (the task's `submission_format`: one object per line, or one JSON
+object keyed by record), the task's own `parse` (ids, labels, answers), one record per test record, no duplicate
+or unknown ids, and the task's own further rules (`submission_check`, e.g. CHID indices distinct within a record,
+C3 labels within the question's choices). Problems are collected per file so that one run reports everything
+wrong with a submission, not only the first thing.
 
 The zip is flat (files at the root, spec §1.4: a zip with a folder scored 0 on a sibling board) and written to a
 temp file beside the target, then renamed, so an interrupted `clue submit` never leaves a half-written zip.
@@ -16,7 +17,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import tempfile
 import zipfile
 from collections import Counter
@@ -25,22 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clue_runner.data import data_root, iter_jsonl
-from clue_runner.errors import ClueError, DataError, did_you_mean
+from clue_runner.data import data_root, text_lines
+from clue_runner.errors import ClueError, DataError, did_you_mean, listed
 from clue_runner.registry import TASKS, get_task
 
-# Leaderboard files that are one JSON object rather than JSON lines (spec §9 and §11, item 6).
-DOCUMENT_TASKS = frozenset({"cmrc2018", "chid"})
-# Names the board used before the 2021 test-set update (spec §1.4, §14.1): a hint, never accepted silently.
-HISTORICAL_NAMES = {
-    "tnews_predict.json": "tnews11_predict.json",
-    "cluewsc2020_predict.json": "cluewsc11_predict.json",
-    "wsc_predict.json": "cluewsc11_predict.json",
-    "ocnli_predict.json": "ocnli_50k_predict.json",
-    "chid_predict.json": "chid11_predict.json",
-    "c3_predict.json": "c311_predict.json",
-}
-MAX_LISTED = 5  # ids / blanks named in one message before "..."
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: the same files give a byte-identical zip
 
 log = logging.getLogger("clue_runner")
@@ -99,10 +87,11 @@ def leaderboard_names() -> dict[str, tuple[str, str]]:
 
 
 def _unknown_name(name: str, names: Mapping[str, Any]) -> str:
-    if name in HISTORICAL_NAMES:
+    former = {old: new for task in TASKS for old, new in get_task(task).former_names.items()}
+    if name in former:
         return (
-            f"unknown leaderboard file name (an older name; the current one is {HISTORICAL_NAMES[name]!r}, "
-            "see clue_spec §1.4)"
+            f"unknown leaderboard file name (a name from before the 2021 test-set update; the current one "
+            f"is {former[name]!r})"
         )
     hint = did_you_mean(name, names)
     return f"unknown leaderboard file name{hint}; expected one of: {', '.join(names)}"
@@ -123,7 +112,7 @@ def _quiet() -> Iterator[None]:
 
 def _shape_problem(text: str, document: bool) -> str | None:
     """Why `text` is not JSON lines (document=False) or one JSON object (document=True), or None."""
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [line for line in text_lines(text) if line.strip()]
     if not lines:
         return "file is empty"
     try:
@@ -143,7 +132,7 @@ def _shape_problem(text: str, document: bool) -> str | None:
         return "expected one JSON object per line, got a JSON array (a bare list scored 0, spec §15)"
     if parsed_whole and isinstance(whole, dict) and len(lines) > 1:
         return "expected one JSON object per line, got one JSON document spread over several lines"
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text_lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -175,61 +164,13 @@ def _pairs_with_duplicates(text: str) -> tuple[dict[str, Any], list[str]]:
     return doc, duplicates
 
 
-def _listed(items: Sequence[Any]) -> str:
-    shown = ", ".join(str(i) for i in items[:MAX_LISTED])
-    return shown + (" ..." if len(items) > MAX_LISTED else "")
-
-
 def _line_ids(text: str) -> list[str]:
     ids = []
-    for line in text.splitlines():
+    for line in text_lines(text):
         if line.strip():
             ident = json.loads(line).get("id")
             ids.append(str(ident))
     return ids
-
-
-def chid_problems(doc: Mapping[str, Any], test_file: Path) -> list[str]:
-    """CHID: every blank's value is an int index into its record's candidates, distinct within the record.
-
-    A record (one line of the test file) shares one candidate list among all its blanks, and each candidate fills
-    at most one blank; a file that gives two blanks the same idiom is certainly partly wrong.
-    """
-    problems: list[str] = []
-    out_of_range: list[str] = []
-    shared: list[str] = []
-    for line, record in iter_jsonl(test_file):
-        candidates = record.get("candidates") or []
-        content = record.get("content") or []
-        blanks = re.findall(r"#idiom\d+#", " ".join(c for c in content if isinstance(c, str)))
-        seen: dict[int, str] = {}
-        for blank in blanks:
-            value = doc.get(blank)
-            if value is None:
-                continue  # missing blanks are the parser's to report
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < len(candidates):
-                out_of_range.append(f"{blank}={value!r}")
-                continue
-            if value in seen:
-                shared.append(f"{seen[value]} and {blank} (line {line}) both = {value}")
-            seen[value] = blank
-    if out_of_range:
-        problems.append(
-            f"{len(out_of_range)} blanks with a value that is not a candidate index 0..9: {_listed(out_of_range)}"
-        )
-    if shared:
-        problems.append(f"{len(shared)} pairs of blanks in one record share a candidate: {_listed(shared)}")
-    return problems
-
-
-def c3_problems(predictions: Sequence[Any], examples: Sequence[Any]) -> list[str]:
-    """C3: a label must index one of the question's own choices (some questions have 2 or 3, not 4)."""
-    bad = [
-        f"id {ex.index} has {len(ex.choices)} choices, label {label!r}"
-        for ex, label in zip(examples, predictions, strict=True)
-        if int(label) >= len(ex.choices)
-    ]
-    return [f"{len(bad)} labels beyond their question's choices: {_listed(bad)}"] if bad else []
 
 
 def check_file(path: Path, name: str, data_dir: Path | None) -> FileCheck:
@@ -259,7 +200,7 @@ def check_file(path: Path, name: str, data_dir: Path | None) -> FileCheck:
     except UnicodeDecodeError:
         check.problems.append("not UTF-8 text")
         return check
-    document = task.name in DOCUMENT_TASKS
+    document = task.submission_format == "document"
     shape = _shape_problem(text, document)
     if shape:
         check.problems.append(shape)
@@ -270,6 +211,7 @@ def check_file(path: Path, name: str, data_dir: Path | None) -> FileCheck:
         except DataError as exc:
             check.problems.append(f"cannot read the test set: {exc}")
             return check
+        predictions = None
         try:
             predictions = task.parse(path, examples)
         except DataError as exc:
@@ -282,15 +224,13 @@ def check_file(path: Path, name: str, data_dir: Path | None) -> FileCheck:
         else:
             canonical = task.render(predictions, examples)
             check.problems += _record_problems(text, canonical, document)
-            if task.name == "c3":
-                check.problems += c3_problems(predictions, examples)
+        if task.submission_check is not None:
+            check.problems += task.submission_check(path, examples, predictions)
     if document:
         doc, _ = _pairs_with_duplicates(text)
         check.records = len(doc)
-        if task.name == "chid":
-            check.problems += chid_problems(doc, task.split_paths(folder, check.split)[0])
     else:
-        check.records = sum(1 for line in text.splitlines() if line.strip())
+        check.records = sum(1 for line in text_lines(text) if line.strip())
     return check
 
 
@@ -301,16 +241,16 @@ def _record_problems(text: str, canonical: str, document: bool) -> list[str]:
         doc, duplicates = _pairs_with_duplicates(text)
         expected = json.loads(canonical)
         if duplicates:
-            problems.append(f"{len(duplicates)} duplicate keys: {_listed(duplicates)}")
+            problems.append(f"{len(duplicates)} duplicate keys: {listed(duplicates)}")
         extra = [k for k in doc if k not in expected]
         if extra:
-            problems.append(f"{len(extra)} keys that are not in the test set: {_listed(extra)}")
+            problems.append(f"{len(extra)} keys that are not in the test set: {listed(extra)}")
         return problems
     ids = _line_ids(text)
-    expected_n = sum(1 for line in canonical.splitlines() if line.strip())
+    expected_n = sum(1 for line in text_lines(canonical) if line.strip())
     duplicates = [i for i, c in Counter(ids).items() if c > 1]
     if duplicates:
-        problems.append(f"{len(duplicates)} duplicate ids: {_listed(duplicates)}")
+        problems.append(f"{len(duplicates)} duplicate ids: {listed(duplicates)}")
     if len(ids) != expected_n:
         problems.append(f"{len(ids)} records, expected {expected_n} (one per test record)")
     return problems

@@ -1,13 +1,9 @@
 """`clue subset`: a smaller copy of a task folder in exactly the official layout (CI smoke runs, quick tries).
 
-It works on the raw files, so whatever a record holds survives untouched:
-- JSON-lines files (the 7 classification tasks, CLUENER): the chosen lines are copied verbatim, in file order;
-  classification train/dev are stratified by their `label` field.
-- CMRC2018: whole questions; the document is rebuilt with only the chosen questions, each inside its own
-  paragraph and article (SQuAD structure and every other key intact).
-- C3: whole documents (items); a split made of several files (d-/m-) keeps items from each.
-- CHID: whole records (lines) plus exactly their blanks' entries of the `*_answer.json` file.
-Every test version present is subset; files that belong to no split (labels.json, README.md) are copied.
+It works on the raw files, so whatever a record holds survives untouched. How a split is cut is the task's own
+(`Task.subset`); the default here copies the chosen lines of JSON-lines files verbatim, in file order, and
+stratifies classification train/dev by their `label` field. Tasks with other layouts (single JSON documents,
+answer files beside the records) keep whole records and rebuild the documents around them. Every test version present is subset; files that belong to no split (labels.json, README.md) are copied.
 The result is built beside the destination, read back with the task's own reader, then renamed into place.
 
 `overwrite` replaces only a folder that looks like a task folder: every entry is a file the task reads, a file
@@ -20,65 +16,37 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clue_runner.data import read_json
+from clue_runner.data import BOM, Line, has_bom, jsonl_lines
 from clue_runner.errors import ClueError, DataError
 
 if TYPE_CHECKING:
     from clue_runner.tasks.base import Task
 
-BLANK = re.compile(r"#idiom\d+#")
-BOM = "\ufeff"
 SKIP_FILES = (".clue-download.json",)  # the download record describes the full data, not the subset
 # Files a task folder may hold beside its split files (official extras; `--overwrite` replaces them too).
 EXTRA_FILES = ("labels.json", "README", "README.md", "README.txt")
 
 
-def layout(task: Task) -> str:
-    """How the task's files are laid out: "jsonl", "squad" (CMRC2018), "c3" or "chid"."""
-    return {"cmrc2018": "squad", "c3": "c3", "chid": "chid"}.get(task.name, "jsonl")
-
-
-@dataclass(frozen=True)
-class Line:
-    """One non-blank line of a JSON-lines file: its text with the line ending, number, and parsed object."""
-
-    raw: str
-    number: int
-    record: dict[str, Any]
-
-
 def read_lines(path: Path) -> tuple[bool, list[Line]]:
-    """(had a BOM, the non-blank lines) of a JSON-lines file; malformed lines raise DataError(file:line)."""
-    text = path.read_text(encoding="utf-8")
-    bom = text.startswith(BOM)
-    lines = []
-    for number, raw in enumerate((text[1:] if bom else text).splitlines(keepends=True), start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise DataError(path, f"malformed JSON: {exc.msg} at column {exc.colno}", number) from None
-        if not isinstance(record, dict):
-            raise DataError(path, f"expected a JSON object, got {type(record).__name__}", number)
-        lines.append(Line(raw, number, record))
-    if not lines:
-        raise DataError(path, "file is empty: no records")
-    return bom, lines
+    """(had a BOM, the non-blank lines) of a JSON-lines file, through the one reader (`data.jsonl_lines`)."""
+    return has_bom(path), list(jsonl_lines(path))
 
 
 def join_lines(bom: bool, lines: Sequence[Line]) -> str:
     """The chosen lines as a file: verbatim, each ending with a newline (the file's last line may lack one)."""
     body = "".join(line.raw if line.raw.endswith(("\n", "\r")) else line.raw + "\n" for line in lines)
     return (BOM if bom else "") + body
+
+
+def dump_json(doc: Any) -> str:
+    """A single-document JSON file as the subsets write them: indented, non-ASCII kept."""
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
 def choose(n: int, size: int, rng: random.Random) -> list[int]:
@@ -111,101 +79,23 @@ def stratified(labels: Sequence[Any], n: int, rng: random.Random) -> list[int]:
     return sorted(picked)
 
 
-# ---------------------------------------------------------------------------------------------- per layout
+# ---------------------------------------------------------------------------------------------- JSON lines
 
 
-def _jsonl(src: Path, dst: Path, n: int, rng: random.Random, stratify: bool) -> int:
-    bom, lines = read_lines(src)
-    if stratify and all("label" in line.record for line in lines):
-        keep = stratified([str(line.record["label"]) for line in lines], n, rng)
-    else:
-        keep = choose(n, len(lines), rng)
-    dst.write_text(join_lines(bom, [lines[i] for i in keep]), encoding="utf-8")
-    return len(keep)
-
-
-def _dump(doc: Any) -> str:
-    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
-
-
-def _squad(src: Path, dst: Path, n: int, rng: random.Random) -> int:
-    doc = read_json(src)
-    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        raise DataError(src, "expected a SQuAD-style object {'version': ..., 'data': [...]}")
-    where: list[tuple[int, int, int]] = []
-    for i, article in enumerate(doc["data"]):
-        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
-        if not isinstance(paragraphs, list):
-            raise DataError(src, "article must be an object with a 'paragraphs' list", f"data[{i}]")
-        for j, para in enumerate(paragraphs):
-            qas = para.get("qas") if isinstance(para, dict) else None
-            if not isinstance(qas, list):
-                raise DataError(
-                    src, "paragraph must be an object with a 'qas' list", f"data[{i}].paragraphs[{j}]"
-                )
-            where.extend((i, j, k) for k in range(len(qas)))
-    if not where:
-        raise DataError(src, "no questions")
-    keep = {where[x] for x in choose(n, len(where), rng)}
-    data = []
-    for i, article in enumerate(doc["data"]):
-        paragraphs = []
-        for j, para in enumerate(article["paragraphs"]):
-            qas = [qa for k, qa in enumerate(para["qas"]) if (i, j, k) in keep]
-            if qas:
-                paragraphs.append({**para, "qas": qas})
-        if paragraphs:
-            data.append({**article, "paragraphs": paragraphs})
-    dst.write_text(_dump({**doc, "data": data}), encoding="utf-8")
-    return len(keep)
-
-
-def _c3(srcs: Sequence[Path], dsts: Sequence[Path], n: int, rng: random.Random) -> int:
-    docs = []
-    for src in srcs:
-        doc = read_json(src)
-        if not isinstance(doc, list) or not doc:
-            raise DataError(src, "expected a non-empty JSON list of [context, questions, id] items")
-        docs.append(doc)
-    total = sum(len(d) for d in docs)
-    # Each file keeps its share of the n documents, at least one, so every file of the split still exists.
-    shares = [max(1, round(n * len(d) / total)) for d in docs]
+def subset_jsonl(
+    split: str, srcs: Sequence[Path], dsts: Sequence[Path], n: int, rng: random.Random, stratify: bool
+) -> int:
+    """The default subset: `n` lines of each file copied verbatim in file order, stratified by `label` when
+    asked and every record has one."""
     kept = 0
-    for doc, dst, share in zip(docs, dsts, shares, strict=True):
-        items = [doc[i] for i in choose(share, len(doc), rng)]
-        dst.write_text(json.dumps(items, ensure_ascii=False) + "\n", encoding="utf-8")
-        kept += len(items)
-    return kept
-
-
-def _chid(srcs: Sequence[Path], dsts: Sequence[Path], n: int, rng: random.Random) -> int:
-    content = [(s, d) for s, d in zip(srcs, dsts, strict=True) if not s.name.endswith("_answer.json")]
-    answers = [(s, d) for s, d in zip(srcs, dsts, strict=True) if s.name.endswith("_answer.json")]
-    kept = 0
-    blanks: list[str] = []
-    for src, dst in content:
+    for src, dst in zip(srcs, dsts, strict=True):
         bom, lines = read_lines(src)
-        chosen = [lines[i] for i in choose(n, len(lines), rng)]
-        for line in chosen:
-            texts = line.record.get("content")
-            if not isinstance(texts, list):
-                raise DataError(src, "missing or non-list field 'content'", line.number)
-            blanks.extend(b for t in texts if isinstance(t, str) for b in BLANK.findall(t))
-        dst.write_text(join_lines(bom, chosen), encoding="utf-8")
-        kept += len(chosen)
-    wanted = set(blanks)
-    for src, dst in answers:
-        doc = read_json(src)
-        if not isinstance(doc, dict):
-            raise DataError(src, "expected a JSON object mapping blanks to candidate indices")
-        missing = [b for b in blanks if b not in doc]
-        if missing:
-            raise DataError(
-                src,
-                f"no answer for blank {missing[0]}"
-                + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else ""),
-            )
-        dst.write_text(_dump({k: v for k, v in doc.items() if k in wanted}), encoding="utf-8")
+        if stratify and all("label" in line.record for line in lines):
+            keep = stratified([str(line.record["label"]) for line in lines], n, rng)
+        else:
+            keep = choose(n, len(lines), rng)
+        dst.write_text(join_lines(bom, [lines[i] for i in keep]), encoding="utf-8")
+        kept += len(keep)
     return kept
 
 
@@ -216,18 +106,8 @@ def subset_split(task: Task, split: str, src_dir: Path, dst_dir: Path, n: int, r
     """Write a subset of one split's files from `src_dir` into `dst_dir`; returns the records kept."""
     srcs = task.split_paths(src_dir, split)
     dsts = task.split_paths(dst_dir, split)
-    kind = layout(task)
-    if kind == "squad":
-        return _squad(srcs[0], dsts[0], n, rng)
-    if kind == "c3":
-        return _c3(srcs, dsts, n, rng)
-    if kind == "chid":
-        return _chid(srcs, dsts, n, rng)
-    labelled = split not in task.test_splits
-    return sum(
-        _jsonl(s, d, n, rng, stratify=labelled and task.head == "classify")
-        for s, d in zip(srcs, dsts, strict=True)
-    )
+    stratify = split not in task.test_splits and task.head == "classify"
+    return (task.subset or subset_jsonl)(split, srcs, dsts, n, rng, stratify)
 
 
 def subset_task(

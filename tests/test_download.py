@@ -26,7 +26,7 @@ import pytest
 from typer.testing import CliRunner
 
 from clue_runner import download as dl
-from clue_runner.checksums import CHECKSUMS, Digest, TaskChecksums, load_checksums, to_json
+from clue_runner.checksums import Digest, TaskChecksums, load_checksums, published_checksums, to_json
 from clue_runner.cli import app
 from clue_runner.download import ChecksumError, DownloadError, download_task
 from clue_runner.errors import ClueError
@@ -473,6 +473,7 @@ def test_no_verify_and_missing_checksums_warn(
 def test_published_table_covers_every_task_with_full_digests() -> None:
     from clue_runner.registry import task_names
 
+    CHECKSUMS = published_checksums()
     assert set(CHECKSUMS) == set(task_names())
     for name, entry in CHECKSUMS.items():
         assert entry.archive == name
@@ -493,8 +494,8 @@ def test_published_table_covers_every_task_with_full_digests() -> None:
 
 def test_checksum_table_json_round_trip_and_errors(tmp_path: Path) -> None:
     path = tmp_path / "sums.json"
-    path.write_text(to_json(CHECKSUMS))
-    assert load_checksums(path) == CHECKSUMS
+    path.write_text(to_json(published_checksums()))
+    assert load_checksums(path) == published_checksums()
     path.write_text(json.dumps({"tnews": {"zip": {"md5": "abc"}}}))
     with pytest.raises(ClueError, match="md5 must be 32 hex digits"):
         load_checksums(path)

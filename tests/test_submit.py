@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from clue_runner.cli import app
 from clue_runner.registry import get_task
-from clue_runner.submission import chid_problems, leaderboard_names, validate, write_zip
+from clue_runner.submission import leaderboard_names, validate, write_zip
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Both shapes (JSON lines / one object), tasks with two test versions, every head kind.
@@ -199,7 +199,11 @@ BROKEN: dict[str, tuple[Callable[[Path], object], str, str]] = {
         "afqmc_predicts.json",
         "did you mean",
     ),
-    "old name": (_rename("tnews11_predict.json", "tnews_predict.json"), "tnews_predict.json", "older name"),
+    "old name": (
+        _rename("tnews11_predict.json", "tnews_predict.json"),
+        "tnews_predict.json",
+        "2021 test-set update",
+    ),
     "missing records": (_drop_last("tnews10_predict.json"), "tnews10_predict.json", "have no prediction"),
     "duplicate ids": (_duplicate, "afqmc_predict.json", "duplicate id"),
     "extra record": (_extra, "afqmc_predict.json", "6 records, expected 5"),
@@ -281,11 +285,20 @@ def test_chid_indices_in_range_and_distinct(tmp_path: Path) -> None:
         {"candidates": [f"成语{i}" for i in range(10)], "content": ["丁#idiom000004#"]},
     ]
     write_lines(test, records)
+    chid = get_task("chid")
+    assert chid.submission_check is not None
+    examples = chid.read(tmp_path, "test")
+    predictions = tmp_path / "chid11_predict.json"
+
+    def problems(doc: dict[str, object]) -> list[str]:
+        predictions.write_text(json.dumps(doc), encoding="utf-8")
+        return chid.submission_check(predictions, examples, None)  # type: ignore[misc]
+
     good = {"#idiom000001#": 0, "#idiom000002#": 1, "#idiom000003#": 2, "#idiom000004#": 0}
-    assert chid_problems(good, test) == []  # the same index in different records is fine
-    shared = chid_problems({**good, "#idiom000003#": 1}, test)
+    assert problems(good) == []  # the same index in different records is fine
+    shared = problems({**good, "#idiom000003#": 1})
     assert len(shared) == 1 and "#idiom000002# and #idiom000003#" in shared[0]
-    out = chid_problems({**good, "#idiom000004#": 10, "#idiom000001#": "0"}, test)
+    out = problems({**good, "#idiom000004#": 10, "#idiom000001#": "0"})
     assert len(out) == 1 and "2 blanks" in out[0] and "#idiom000004#=10" in out[0]
 
 

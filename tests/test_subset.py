@@ -21,7 +21,8 @@ from clue_runner.checkdata import check_task
 from clue_runner.cli import app
 from clue_runner.errors import ClueError
 from clue_runner.registry import get_task
-from clue_runner.subset import BLANK, stratified, subset_task
+from clue_runner.subset import stratified, subset_task
+from clue_runner.tasks.chid import BLANK
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -70,30 +70,22 @@ def download_cmd(
 
 
 def _count_records(task: Any, path: Path) -> int | None:
-    """Records in one official file without the full reader: lines, questions, items or answer keys."""
-    from clue_runner.subset import layout
+    """Records in one official file without the full reader (`Task.count`, else non-blank lines)."""
+    from clue_runner.data import count_lines
 
     try:
-        if path.name.endswith("_answer.json") or layout(task) in ("squad", "c3"):
-            doc = json.loads(path.read_text(encoding="utf-8-sig"))
-            if isinstance(doc, dict) and isinstance(doc.get("data"), list):
-                return sum(len(p.get("qas", ())) for a in doc["data"] for p in a.get("paragraphs", ()))
-            if isinstance(doc, list):
-                return sum(len(item[1]) for item in doc if isinstance(item, list) and len(item) > 1)
-            return len(doc) if isinstance(doc, dict) else None
-        with path.open("rb") as handle:
-            return sum(1 for line in handle if line.strip())
-    except (OSError, ValueError, TypeError, AttributeError):
+        return task.count(path) if task.count is not None else count_lines(path)
+    except (ClueError, OSError, ValueError, TypeError, AttributeError):
         return None
 
 
 def _task_summary(name: str, folder: Path, verify: bool) -> dict[str, Any]:
-    from clue_runner.checksums import CHECKSUMS
+    from clue_runner.checksums import published_checksums
     from clue_runner.download import folder_status, read_manifest
     from clue_runner.registry import get_task
 
     task = get_task(name)
-    table = CHECKSUMS.get(name)
+    table = published_checksums().get(name)
     status = folder_status(task, folder, table if verify and table is not None else None)
     manifest = read_manifest(folder)
     split_of = {n: s for s, names in task.splits.items() for n in names}
@@ -104,7 +96,9 @@ def _task_summary(name: str, folder: Path, verify: bool) -> dict[str, Any]:
                 "name": path.name,
                 "split": split_of.get(path.name),
                 "bytes": path.stat().st_size,
-                "records": _count_records(task, path) if path.suffix == ".json" else None,
+                "records": _count_records(task, path)
+                if path.name in split_of or path.suffix == ".json"
+                else None,
             }
         )
     if status.mismatches:

@@ -20,11 +20,12 @@ import numpy as np
 from clue_runner.data import field, iter_jsonl, label_field
 from clue_runner.errors import ClueError, DataError, missing_predictions
 from clue_runner.metrics import accuracy
-from clue_runner.tasks.base import Features, Task
+from clue_runner.tasks.base import Features, Task, gold_labels
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
+    from clue_runner.checksums import TaskChecksums
     from clue_runner.config import RunConfig
 
 log = logging.getLogger("clue_runner")
@@ -238,15 +239,6 @@ def parse_jsonl(
     return [by_id[k] for k in keys]
 
 
-def gold_labels(examples: Sequence[TextExample]) -> list[str]:
-    out = []
-    for ex in examples:
-        if ex.label is None:
-            raise ClueError(f"{ex.source}: record has no label (gold predictions need a labelled split)")
-        out.append(ex.label)
-    return out
-
-
 def text(record: dict[str, Any], name: str, path: Path, line: int) -> str:
     """A required string field."""
     return str(field(record, name, str, path, line))
@@ -262,6 +254,10 @@ def classification_task(
     drop_labels: tuple[str, ...] = (),
     joiner: Callable[[RunConfig], str] | None = None,
     version: int = 1,
+    published: Mapping[str, Mapping[str, float]] | None = None,
+    checksums: TaskChecksums | None = None,
+    paddle_mirror: bool = False,
+    former_names: Mapping[str, str] | None = None,
 ) -> Task:
     """The Task for a sentence / sentence-pair classification task: what differs between the 7 is the label
     set, the files, how a record becomes (text_a, text_b), and the leaderboard file names.
@@ -305,4 +301,8 @@ def classification_task(
         parse=parse,
         gold=gold_labels,
         description=description,
+        published=published or {},
+        checksums=checksums,
+        paddle_mirror=paddle_mirror,
+        former_names=former_names or {},
     )

@@ -26,9 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from clue_runner.errors import ClueError
+
 if TYPE_CHECKING:
+    import random
+
     from transformers import PreTrainedTokenizerBase
 
+    from clue_runner.checksums import TaskChecksums
     from clue_runner.config import RunConfig
     from clue_runner.errors import DataError
 
@@ -70,6 +75,9 @@ class Features:
         return out
 
 
+SubmissionFormat = Literal["lines", "document"]
+SUBMISSION_FORMATS: tuple[SubmissionFormat, ...] = ("lines", "document")
+
 Reader = Callable[[Path, str], list[Example]]
 Encoder = Callable[[Sequence[Example], "PreTrainedTokenizerBase", "RunConfig"], Features]
 Decoder = Callable[[Sequence[Any], Features, Sequence[Example], "RunConfig"], list[Prediction]]
@@ -78,6 +86,33 @@ Renderer = Callable[[Sequence[Prediction], Sequence[Example]], str]
 Parser = Callable[[Path, Sequence[Example]], list[Prediction]]
 Gold = Callable[[Sequence[Example]], list[Prediction]]
 Checker = Callable[[Path, str], list["DataError"]]
+# (leaderboard file, test examples, its parsed predictions or None when it did not parse) -> problems
+SubmissionChecker = Callable[[Path, Sequence[Example], "Sequence[Prediction] | None"], list[str]]
+# (split, source files, destination files, records wanted, rng, stratify by label) -> records kept
+Subsetter = Callable[[str, Sequence[Path], Sequence[Path], int, "random.Random", bool], int]
+RecordCounter = Callable[[Path], "int | None"]
+
+
+def _every_file(name: str) -> bool:
+    return True
+
+
+def gold_labels(
+    examples: Sequence[Example],
+    convert: Callable[[Any], Prediction] = lambda label: label,
+    missing: Callable[[Example], str] = lambda ex: "record has no label",
+    attribute: str = "label",
+) -> list[Prediction]:
+    """The one `gold` path: each example's `attribute` (its label) through `convert`, i.e. what a perfect model
+    predicts. An unlabelled example (a test split) is an error naming its `source` and, through `missing`, what
+    it lacks."""
+    out = []
+    for ex in examples:
+        label = getattr(ex, attribute)
+        if label is None:
+            raise ClueError(f"{ex.source}: {missing(ex)} (gold predictions need a labelled split)")
+        out.append(convert(label))
+    return out
 
 
 @dataclass(frozen=True)
@@ -107,6 +142,23 @@ class Task:
         check: optional (data_dir, split) -> problems that `read` tolerates because the official loaders do
             (e.g. a CMRC2018 `answer_start` that does not point at its answer); `clue check-data` reports them.
             Anything that makes a record unusable is raised by `read` instead.
+        submission_format: the leaderboard file's shape: "lines" (one JSON object per line, one line per test
+            record) or "document" (one JSON object keyed by record id, as CMRC2018 and CHID).
+        submission_check: rules of a leaderboard file beyond what `parse` checks (`clue validate`), e.g. C3
+            labels within the question's own choices; None = none.
+        subset: how `clue subset` takes `n` records of a split; None = JSON lines copied verbatim (stratified by
+            `label` for classification train/dev).
+        count: records in one of the task's files for `clue data`; None = its non-blank lines.
+        record_lines: whether a file (by name) holds one record per line, so that `clue check-data` can blank a
+            bad line and read on to list later problems; default: every file.
+        published: published leaderboard figures (`board_metric`, percent) for `clue report --compare`: source
+            name (`published.SOURCES`) -> model short name -> figure.
+        published_extra: further published metrics beside a figure: source -> model -> {metric: percent}.
+        checksums: the official archive (`<archive>_public.zip`) and its published digests; None = an archive
+            named after the task, with nothing published to verify against.
+        paddle_mirror: whether PaddleNLP's mirror serves the archive too.
+        former_names: leaderboard file names the board used before (e.g. before the 2021 test-set update) ->
+            the current name; `clue validate` names the current one instead of accepting them silently.
     """
 
     name: str
@@ -128,6 +180,16 @@ class Task:
     description: str = ""
     check: Checker | None = None
     leaderboard_metric: str | None = None
+    submission_format: SubmissionFormat = "lines"
+    submission_check: SubmissionChecker | None = None
+    subset: Subsetter | None = None
+    count: RecordCounter | None = None
+    record_lines: Callable[[str], bool] = _every_file
+    published: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    published_extra: Mapping[str, Mapping[str, Mapping[str, float]]] = field(default_factory=dict)
+    checksums: TaskChecksums | None = None
+    paddle_mirror: bool = False
+    former_names: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.head not in HEAD_KINDS:
@@ -138,6 +200,8 @@ class Task:
             raise ValueError(
                 f"{self.name}: leaderboard metric {self.leaderboard_metric!r} is not among {self.metrics}"
             )
+        if self.submission_format not in SUBMISSION_FORMATS:
+            raise ValueError(f"{self.name}: unknown submission format {self.submission_format!r}")
         missing = [s for s in self.submissions if s not in self.splits]
         if missing:
             raise ValueError(f"{self.name}: submission splits {missing} are not in splits")

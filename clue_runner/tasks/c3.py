@@ -13,17 +13,20 @@ file order>, "label": "<choice index>"}`.
 
 from __future__ import annotations
 
+import json
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clue_runner.data import field, read_json
-from clue_runner.errors import ClueError, DataError
+from clue_runner.errors import ClueError, DataError, listed
 from clue_runner.metrics import accuracy
+from clue_runner.subset import choose
 from clue_runner.tasks import _choice as K
 from clue_runner.tasks._classify import parse_jsonl, render_jsonl, segment_mode
-from clue_runner.tasks.base import Features, Task
+from clue_runner.tasks.base import Features, Task, gold_labels
 
 FILES = {
     "train": ("d-train.json", "m-train.json"),
@@ -164,12 +167,7 @@ def decode(outputs: Sequence[Any], features: Features, examples: Sequence[C3Exam
 
 
 def gold(examples: Sequence[C3Example]) -> list[str]:
-    out = []
-    for ex in examples:
-        if ex.label is None:
-            raise ClueError(f"{ex.source}: question has no answer (gold predictions need a labelled split)")
-        out.append(LABELS[ex.label])
-    return out
+    return gold_labels(examples, lambda label: LABELS[label], lambda ex: "question has no answer")
 
 
 def score(predictions: Sequence[str], examples: Sequence[C3Example]) -> dict[str, float]:
@@ -189,6 +187,62 @@ def parse(path: Path, examples: Sequence[C3Example]) -> list[str]:
     return parse_jsonl(path, examples, LABELS, "questions")
 
 
+def submission_check(
+    path: Path, examples: Sequence[C3Example], predictions: Sequence[str] | None
+) -> list[str]:
+    """`clue validate`: a label must index one of the question's own choices (some have 2 or 3, not 4)."""
+    if predictions is None:
+        return []
+    bad = [
+        f"id {ex.index} has {len(ex.choices)} choices, label {label!r}"
+        for ex, label in zip(examples, predictions, strict=True)
+        if int(label) >= len(ex.choices)
+    ]
+    return [f"{len(bad)} labels beyond their question's choices: {listed(bad)}"] if bad else []
+
+
+def subset(
+    split: str, srcs: Sequence[Path], dsts: Sequence[Path], n: int, rng: random.Random, stratify: bool
+) -> int:
+    """`clue subset`: n whole documents (items); each file of the split keeps its share, at least one."""
+    docs = []
+    for src in srcs:
+        doc = read_json(src)
+        if not isinstance(doc, list) or not doc:
+            raise DataError(src, "expected a non-empty JSON list of [context, questions, id] items")
+        docs.append(doc)
+    total = sum(len(d) for d in docs)
+    shares = [max(1, round(n * len(d) / total)) for d in docs]
+    kept = 0
+    for doc, dst, share in zip(docs, dsts, shares, strict=True):
+        items = [doc[i] for i in choose(share, len(doc), rng)]
+        dst.write_text(json.dumps(items, ensure_ascii=False) + "\n", encoding="utf-8")
+        kept += len(items)
+    return kept
+
+
+def count(path: Path) -> int | None:
+    """Questions in one file (`clue data`)."""
+    doc = read_json(path)
+    if not isinstance(doc, list):
+        return None
+    return sum(len(item[1]) for item in doc if isinstance(item, list) and len(item) > 1)
+
+
+# Published leaderboard figures (percent; clue report --compare): source -> model short name -> figure.
+PUBLISHED = {
+    "bojone": {"bert-base-chinese": 61.33, "roberta-wwm-ext": 67.11},
+    "paddlenlp": {
+        "bert-base-chinese": 65.38,
+        "roberta-wwm-ext": 68.03,
+        "roberta-wwm-ext-large": 75.26,
+        "ernie-3.0-base-zh": 77.88,
+        "rbt3": 54.93,
+    },
+    "clue": {"bert-base-chinese": 65.70, "roberta-wwm-ext": 67.06},
+}
+
+
 TASK = Task(
     name="c3",
     version=1,
@@ -199,6 +253,7 @@ TASK = Task(
     metrics=("accuracy",),
     splits=FILES,
     submissions={"test": "c311_predict.json", "test1.0": "c310_predict.json"},
+    former_names={"c3_predict.json": "c311_predict.json"},
     read=read,
     encode=encode,
     decode=decode,
@@ -207,4 +262,9 @@ TASK = Task(
     parse=parse,
     gold=gold,
     description="multiple-choice reading comprehension (dialogues and mixed-genre texts, up to 4 choices)",
+    submission_check=submission_check,
+    subset=subset,
+    count=count,
+    record_lines=lambda name: False,
+    published=PUBLISHED,
 )

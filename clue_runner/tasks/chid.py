@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from clue_runner.data import field, iter_jsonl, read_json
-from clue_runner.errors import ClueError, DataError, missing_predictions
+from clue_runner.data import count_lines, field, iter_jsonl, read_json
+from clue_runner.errors import ClueError, DataError, listed, missing_predictions
 from clue_runner.metrics import accuracy
+from clue_runner.subset import choose, dump_json, join_lines, read_lines
 from clue_runner.tasks import _choice as K
-from clue_runner.tasks.base import Features, Task
+from clue_runner.tasks.base import Features, Task, gold_labels
 
 log = logging.getLogger("clue_runner")
 
@@ -177,14 +179,7 @@ def decode(outputs: Sequence[Any], features: Features, examples: Sequence[Blank]
 
 
 def gold(examples: Sequence[Blank]) -> list[int]:
-    out = []
-    for ex in examples:
-        if ex.label is None:
-            raise ClueError(
-                f"{ex.source}: blank {ex.key} has no answer (gold predictions need a labelled split)"
-            )
-        out.append(ex.label)
-    return out
+    return gold_labels(examples, missing=lambda ex: f"blank {ex.key} has no answer")
 
 
 def score(predictions: Sequence[int], examples: Sequence[Blank]) -> dict[str, float]:
@@ -217,6 +212,96 @@ def parse(path: Path, examples: Sequence[Blank]) -> list[int]:
     return [int(doc[ex.key]) for ex in examples]
 
 
+def submission_check(path: Path, examples: Sequence[Blank], predictions: Sequence[int] | None) -> list[str]:
+    """`clue validate`: every blank's value an int index into its record's candidates, distinct within the
+    record. A record's blanks share one candidate list and each candidate fills at most one blank, so a file that
+    gives two blanks of one record the same idiom is certainly partly wrong."""
+    try:
+        doc = read_json(path)
+    except DataError:
+        return []  # the shape check has said so
+    if not isinstance(doc, dict):
+        return []
+    out_of_range: list[str] = []
+    shared: list[str] = []
+    seen: dict[tuple[str, int], str] = {}
+    for ex in examples:
+        value = doc.get(ex.key)
+        if value is None:
+            continue  # missing blanks are the parser's to report
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < len(ex.candidates):
+            out_of_range.append(f"{ex.key}={value!r}")
+            continue
+        line = ex.source.rsplit(":", 1)[-1]
+        if (ex.source, value) in seen:
+            shared.append(f"{seen[(ex.source, value)]} and {ex.key} (line {line}) both = {value}")
+        seen[(ex.source, value)] = ex.key
+    problems = []
+    if out_of_range:
+        problems.append(
+            f"{len(out_of_range)} blanks with a value that is not a candidate index 0..9: {listed(out_of_range)}"
+        )
+    if shared:
+        problems.append(f"{len(shared)} pairs of blanks in one record share a candidate: {listed(shared)}")
+    return problems
+
+
+def _is_answers(name: str) -> bool:
+    return name.endswith("_answer.json")
+
+
+def subset(
+    split: str, srcs: Sequence[Path], dsts: Sequence[Path], n: int, rng: random.Random, stratify: bool
+) -> int:
+    """`clue subset`: n whole records (lines) plus exactly their blanks' entries of the answer file."""
+    kept = 0
+    blanks: list[str] = []
+    for src, dst in zip(srcs, dsts, strict=True):
+        if _is_answers(src.name):
+            continue
+        by_record: dict[str, list[str]] = {}
+        for blank in load(src):  # the one CHID parser finds the blanks (and refuses a malformed record)
+            by_record.setdefault(blank.source, []).append(blank.key)
+        bom, lines = read_lines(src)
+        chosen = [lines[i] for i in choose(n, len(lines), rng)]
+        blanks.extend(key for line in chosen for key in by_record[f"{src}:{line.number}"])
+        dst.write_text(join_lines(bom, chosen), encoding="utf-8")
+        kept += len(chosen)
+    wanted = set(blanks)
+    for src, dst in zip(srcs, dsts, strict=True):
+        if not _is_answers(src.name):
+            continue
+        doc = _answers(src)
+        missing = [b for b in blanks if b not in doc]
+        if missing:
+            more = f" (+{len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise DataError(src, f"no answer for blank {missing[0]}{more}")
+        dst.write_text(dump_json({k: v for k, v in doc.items() if k in wanted}), encoding="utf-8")
+    return kept
+
+
+def count(path: Path) -> int | None:
+    """Records (lines) of a content file, blanks of an answer file (`clue data`)."""
+    if _is_answers(path.name):
+        doc = read_json(path)
+        return len(doc) if isinstance(doc, dict) else None
+    return count_lines(path)
+
+
+# Published leaderboard figures (percent; clue report --compare): source -> model short name -> figure.
+PUBLISHED = {
+    "bojone": {"bert-base-chinese": 85.13, "roberta-wwm-ext": 86.04},
+    "paddlenlp": {
+        "bert-base-chinese": 82.01,
+        "roberta-wwm-ext": 83.43,
+        "roberta-wwm-ext-large": 85.72,
+        "ernie-3.0-base-zh": 84.26,
+        "rbt3": 70.26,
+    },
+    "clue": {"bert-base-chinese": 82.20, "roberta-wwm-ext": 83.78},
+}
+
+
 TASK = Task(
     name="chid",
     version=1,
@@ -227,6 +312,7 @@ TASK = Task(
     metrics=("accuracy",),
     splits=FILES,
     submissions={"test": "chid11_predict.json", "test1.0": "chid10_predict.json"},
+    former_names={"chid_predict.json": "chid11_predict.json"},
     read=read,
     encode=encode,
     decode=decode,
@@ -235,4 +321,10 @@ TASK = Task(
     parse=parse,
     gold=gold,
     description="idiom cloze: fill each blank with one of 10 candidate idioms (distinct within a record)",
+    submission_format="document",
+    submission_check=submission_check,
+    subset=subset,
+    count=count,
+    record_lines=lambda name: not _is_answers(name),
+    published=PUBLISHED,
 )

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clue_runner.data import field, iter_jsonl
-from clue_runner.errors import ClueError, DataError, missing_predictions
+from clue_runner.errors import DataError, missing_predictions
 from clue_runner.metrics.ner import ENTITY_TYPES, entity_scores, leaderboard_scores
 from clue_runner.tasks import _ner
 from clue_runner.tasks._ner import EncodeLosses, Entities
-from clue_runner.tasks.base import Features, Task
+from clue_runner.tasks.base import Features, Task, gold_labels
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -106,12 +106,7 @@ def decode(
 
 def gold(examples: Sequence[NerExample]) -> list[Entities]:
     """The labelled records' own label objects (canonical order), i.e. what a perfect model predicts."""
-    out = []
-    for ex in examples:
-        if ex.entities is None:
-            raise ClueError(f"{ex.source}: record has no label (gold predictions need a labelled split)")
-        out.append(ex.entities)
-    return out
+    return gold_labels(examples, attribute="entities")
 
 
 def score(predictions: Sequence[Entities], examples: Sequence[NerExample]) -> dict[str, float]:
@@ -165,6 +160,12 @@ def parse(path: Path, examples: Sequence[NerExample]) -> list[Entities]:
     ]
 
 
+# Published leaderboard figures (percent; clue report --compare): source -> model short name -> figure.
+PUBLISHED = {
+    "bojone": {"bert-base-chinese": 78.68, "roberta-wwm-ext": 79.38},
+}
+
+
 TASK = Task(
     name="cluener",
     version=1,
@@ -184,4 +185,5 @@ TASK = Task(
     gold=gold,
     description="fine-grained NER, 10 entity types (GlobalPointer; leaderboard = macro F1 over types)",
     leaderboard_metric="macro_f1",
+    published=PUBLISHED,
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from clue_runner.checksums import Digest, TaskChecksums
 from clue_runner.data import field
 from clue_runner.errors import DataError
 from clue_runner.tasks import _classify as C
@@ -54,11 +55,43 @@ def texts(record: dict[str, Any], path: Path, line: int) -> tuple[str, None]:
     return mark(text, noun, noun_at, pronoun, pronoun_at), None
 
 
+# Published leaderboard figures (percent; clue report --compare): source -> model short name -> figure.
+PUBLISHED = {
+    "bojone": {"bert-base-chinese": 73.85, "roberta-wwm-ext": 82.28},
+    "paddlenlp": {
+        "bert-base-chinese": 81.91,
+        "roberta-wwm-ext": 88.49,
+        "roberta-wwm-ext-large": 90.79,
+        "ernie-3.0-base-zh": 86.18,
+        "rbt3": 67.11,
+    },
+    "clue": {"bert-base-chinese": 59.60, "roberta-wwm-ext": 67.20},
+}
+# The official archive's published digests (PaddleNLP clue.py md5s; Hugging Face `clue` sha256 and size).
+CHECKSUMS = TaskChecksums(
+    "cluewsc2020",
+    Digest(md5="2e387e20e93eeab0ffaded5b0d2dfd3d"),
+    {
+        "train.json": Digest(md5="afd235dcf8cdb89ee1a21d0a4823eecc"),
+        "dev.json": Digest(md5="bad8cd6fa0916fc37ac96b8ce316714a"),
+        "test.json": Digest(md5="27614454cc26be6fcab5bbd9a45967ff"),
+        "test1.0.json": Digest(md5="0e9e8ffd8ee90ddf1f58d6dc2e02de7b"),
+    },
+)
+
+
 TASK = C.classification_task(
     name="cluewsc2020",
     labels=LABELS,
     files=FILES,
     submissions={"test": "cluewsc11_predict.json", "test1.0": "cluewsc10_predict.json"},
+    former_names={
+        "cluewsc2020_predict.json": "cluewsc11_predict.json",
+        "wsc_predict.json": "cluewsc11_predict.json",
+    },
     texts=texts,
     description="Winograd coreference: does the [pronoun] refer to the _noun_? (true/false)",
+    published=PUBLISHED,
+    checksums=CHECKSUMS,
+    paddle_mirror=True,
 )

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clue_runner.checksums import Digest, TaskChecksums
 from clue_runner.data import field, read_json
 from clue_runner.errors import ClueError, DataError, missing_predictions
 from clue_runner.metrics.cmrc import cmrc_scores
+from clue_runner.subset import choose, dump_json
 from clue_runner.tasks import _span as S
 from clue_runner.tasks._classify import segment_mode
 from clue_runner.tasks.base import Features, Task
@@ -220,10 +223,85 @@ def parse(path: Path, examples: Sequence[QAExample]) -> list[str]:
     return [doc[ex.qid] for ex in examples]
 
 
+def subset(
+    split: str, srcs: Sequence[Path], dsts: Sequence[Path], n: int, rng: random.Random, stratify: bool
+) -> int:
+    """`clue subset`: n whole questions; the document keeps only them, each in its own paragraph and article
+    (SQuAD structure and every other key intact)."""
+    (src,), (dst,) = srcs, dsts
+    doc = read_json(src)
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+        raise DataError(src, "expected a SQuAD-style object {'version': ..., 'data': [...]}")
+    where: list[tuple[int, int, int]] = []
+    for i, article in enumerate(doc["data"]):
+        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
+        if not isinstance(paragraphs, list):
+            raise DataError(src, "article must be an object with a 'paragraphs' list", f"data[{i}]")
+        for j, para in enumerate(paragraphs):
+            qas = para.get("qas") if isinstance(para, dict) else None
+            if not isinstance(qas, list):
+                raise DataError(
+                    src, "paragraph must be an object with a 'qas' list", f"data[{i}].paragraphs[{j}]"
+                )
+            where.extend((i, j, k) for k in range(len(qas)))
+    if not where:
+        raise DataError(src, "no questions")
+    keep = {where[x] for x in choose(n, len(where), rng)}
+    data = []
+    for i, article in enumerate(doc["data"]):
+        paragraphs = []
+        for j, para in enumerate(article["paragraphs"]):
+            qas = [qa for k, qa in enumerate(para["qas"]) if (i, j, k) in keep]
+            if qas:
+                paragraphs.append({**para, "qas": qas})
+        if paragraphs:
+            data.append({**article, "paragraphs": paragraphs})
+    dst.write_text(dump_json({**doc, "data": data}), encoding="utf-8")
+    return len(keep)
+
+
+def count(path: Path) -> int | None:
+    """Questions in one file (`clue data`)."""
+    doc = read_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+        return None
+    return sum(len(p.get("qas", ())) for a in doc["data"] for p in a.get("paragraphs", ()))
+
+
 def gold(examples: Sequence[QAExample]) -> list[str]:
     """The first gold answer of each question."""
     _labelled(examples)
     return [ex.answers[0] for ex in examples]
+
+
+# Published leaderboard figures (percent; clue report --compare): source -> model short name -> figure.
+PUBLISHED = {
+    "bojone": {"bert-base-chinese": 72.10, "roberta-wwm-ext": 75.40},
+    "paddlenlp": {
+        "bert-base-chinese": 65.30,
+        "roberta-wwm-ext": 68.39,
+        "roberta-wwm-ext-large": 70.58,
+        "ernie-3.0-base-zh": 70.71,
+        "rbt3": 55.73,
+    },
+    "clue": {"bert-base-chinese": 64.77, "roberta-wwm-ext": 67.89},
+}
+# The official archive's published digests (PaddleNLP clue.py md5s; Hugging Face `clue` sha256 and size).
+CHECKSUMS = TaskChecksums(
+    "cmrc2018",
+    Digest(sha256="6c63dc27e728ec5231aeb7d2861b4c90b6c116390582e0c44416cf3edf030b16", size=3_405_146),
+)
+# F1 beside the EM figures above, where the source gives it.
+PUBLISHED_EXTRA = {
+    "paddlenlp": {
+        "bert-base-chinese": {"f1": 86.53},
+        "roberta-wwm-ext": {"f1": 88.50},
+        "roberta-wwm-ext-large": {"f1": 89.82},
+        "ernie-3.0-base-zh": {"f1": 90.41},
+        "rbt3": {"f1": 78.63},
+    },
+    "clue": {"bert-base-chinese": {"f1": 85.48}, "roberta-wwm-ext": {"f1": 87.28}},
+}
 
 
 TASK = Task(
@@ -246,4 +324,11 @@ TASK = Task(
     description="span-extraction reading comprehension (answer = a substring of the passage)",
     check=check,
     leaderboard_metric="em",
+    submission_format="document",
+    subset=subset,
+    count=count,
+    record_lines=lambda name: False,
+    published=PUBLISHED,
+    checksums=CHECKSUMS,
+    published_extra=PUBLISHED_EXTRA,
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from clue_runner.checksums import Digest, TaskChecksums
 from clue_runner.data import field
 from clue_runner.errors import ClueError, DataError
 from clue_runner.tasks import _classify as C
@@ -36,6 +37,30 @@ def keyword_joiner(cfg: Any) -> str:
     return joiner
 
 
+# Published leaderboard figures (percent; clue report --compare): source -> model short name -> figure.
+PUBLISHED = {
+    "bojone": {"bert-base-chinese": 84.03, "roberta-wwm-ext": 85.33},
+    "paddlenlp": {
+        "bert-base-chinese": 81.90,
+        "roberta-wwm-ext": 80.77,
+        "roberta-wwm-ext-large": 83.67,
+        "ernie-3.0-base-zh": 82.63,
+        "rbt3": 76.63,
+    },
+    "clue": {"bert-base-chinese": 79.63, "roberta-wwm-ext": 80.67},
+}
+# The official archive's published digests (PaddleNLP clue.py md5s; Hugging Face `clue` sha256 and size).
+CHECKSUMS = TaskChecksums(
+    "csl",
+    Digest(md5="394a2ccbf6ddd7e331be4d5d7798f0f6"),
+    {
+        "train.json": Digest(md5="e927948b4e0eb4992fe9f45a77446bf5"),
+        "dev.json": Digest(md5="6c2ab8dd3b4785829ead94b05a1cb957"),
+        "test.json": Digest(md5="ebfb89575355f00dcd9b18f8353547cd"),
+    },
+)
+
+
 TASK = C.classification_task(
     name="csl",
     labels=LABELS,
@@ -44,4 +69,7 @@ TASK = C.classification_task(
     texts=texts,
     description="scientific keyword recognition: are all keywords genuine? (1/0)",
     joiner=keyword_joiner,
+    published=PUBLISHED,
+    checksums=CHECKSUMS,
+    paddle_mirror=True,
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from clue_runner.checksums import Digest, TaskChecksums
 from clue_runner.tasks import _classify as C
 
 # PaddleNLP's order (the default recipe's); the order never reaches a file, which carries the string.
@@ -25,12 +26,40 @@ def texts(record: dict[str, Any], path: Path, line: int) -> tuple[str, str]:
     return C.text(record, "sentence1", path, line), C.text(record, "sentence2", path, line)
 
 
+# Published leaderboard figures (percent; clue report --compare): source -> model short name -> figure.
+PUBLISHED = {
+    "bojone": {"bert-base-chinese": 71.73, "roberta-wwm-ext": 74.27},
+    "paddlenlp": {
+        "bert-base-chinese": 75.22,
+        "roberta-wwm-ext": 76.92,
+        "roberta-wwm-ext-large": 78.81,
+        "ernie-3.0-base-zh": 80.10,
+        "rbt3": 70.71,
+    },
+    "clue": {"bert-base-chinese": 74.50, "roberta-wwm-ext-large": 78.80},
+}
+# The official archive's published digests (PaddleNLP clue.py md5s; Hugging Face `clue` sha256 and size).
+CHECKSUMS = TaskChecksums(
+    "ocnli",
+    Digest(md5="acb426f6f3345076c6ce79239e7bc307"),
+    {
+        "train.50k.json": Digest(md5="d38ec492ef086a894211590a18ab7596"),
+        "dev.json": Digest(md5="3481b456bee57a3c9ded500fcff6834c"),
+        "test.json": Digest(md5="680ff24e6b3419ff8823859bc17936aa"),
+    },
+)
+
+
 TASK = C.classification_task(
     name="ocnli",
     labels=LABELS,
     files=FILES,
     submissions={"test": "ocnli_50k_predict.json"},
+    former_names={"ocnli_predict.json": "ocnli_50k_predict.json"},
     texts=texts,
     description="original Chinese natural language inference (train.50k), 3 classes",
     drop_labels=DROP,
+    published=PUBLISHED,
+    checksums=CHECKSUMS,
+    paddle_mirror=True,
 )

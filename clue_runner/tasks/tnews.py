@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from clue_runner.checksums import Digest, TaskChecksums
 from clue_runner.tasks import _classify as C
 
 # The 15 category codes; 105 and 111 do not exist.
@@ -21,11 +22,41 @@ def texts(record: dict[str, Any], path: Path, line: int) -> tuple[str, None]:
     return C.text(record, "sentence", path, line), None
 
 
+# Published leaderboard figures (percent; clue report --compare): source -> model short name -> figure.
+PUBLISHED = {
+    "bojone": {"bert-base-chinese": 56.29, "roberta-wwm-ext": 58.35},
+    "paddlenlp": {
+        "bert-base-chinese": 57.13,
+        "roberta-wwm-ext": 58.08,
+        "roberta-wwm-ext-large": 59.33,
+        "ernie-3.0-base-zh": 58.26,
+        "rbt3": 55.53,
+    },
+    "clue": {"bert-base-chinese": 56.09, "roberta-wwm-ext": 57.51},
+}
+# The official archive's published digests (PaddleNLP clue.py md5s; Hugging Face `clue` sha256 and size).
+CHECKSUMS = TaskChecksums(
+    "tnews",
+    Digest(md5="38186ed0a751bc33e3ae0c1b59319777"),
+    {
+        "train.json": Digest(md5="25c021725309a3330736380a230850fd"),
+        "dev.json": Digest(md5="f0660a3339a32e764075c801b42ece3c"),
+        "test.json": Digest(md5="045a6c4f59bf1a066c4a0d7afe6cd2b4"),
+        "test1.0.json": Digest(md5="2d1557c7548c72d5a84c47bbbd3a4e85"),
+        "labels.json": Digest(md5="a1a7595e596b202556dedd2a20617769"),
+    },
+)
+
+
 TASK = C.classification_task(
     name="tnews",
     labels=LABELS,
     files=FILES,
     submissions={"test": "tnews11_predict.json", "test1.0": "tnews10_predict.json"},
+    former_names={"tnews_predict.json": "tnews11_predict.json"},
     texts=texts,
     description="news title classification, 15 categories (label = category code)",
+    published=PUBLISHED,
+    checksums=CHECKSUMS,
+    paddle_mirror=True,
 )
