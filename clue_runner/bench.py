@@ -1,4 +1,5 @@
-"""`clue bench`: a restartable sweep of (task, seed) cells, each one `clue run` into `<out>/<task>/seed<k>/`.
+"""`clue bench`: a restartable sweep of (task, grid point, seed) cells, each one `clue run` into
+`<out>/<task>/seed<k>/`, or `<out>/<task>/<key>=<value>_.../seed<k>/` for a point of a `--grid` search.
 
 Cells run in this process through `runner.run_task` (not as subprocesses), so `accelerate launch -m clue_runner
 bench ...` spreads every cell over the launched processes exactly as it would a single `clue run`.
@@ -12,17 +13,19 @@ scores, so that is refused before any work starts. A failing cell is recorded (i
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from clue_runner import config as config_mod
 from clue_runner.errors import ClueError, unknown
+from clue_runner.recipes import DEFAULT_RECIPE
 from clue_runner.registry import TASKS
 from clue_runner.results import read_results, write_json
 
@@ -33,7 +36,7 @@ BENCH_FILE = "bench.json"
 
 @dataclass
 class Cell:
-    """One (task, seed) cell of a sweep and how it ended.
+    """One (task, grid point, seed) cell of a sweep and how it ended.
 
     status: "skipped" (completed earlier), "completed", "failed" (the run failed or raised), "pending"
     (not reached: the sweep was interrupted before it).
@@ -47,6 +50,12 @@ class Cell:
     score: float | None = None
     error: str | None = None
     seconds: float | None = None
+    grid: dict[str, str] = field(default_factory=dict)  # dotted key -> value text, this cell's grid point
+
+    @property
+    def sets(self) -> list[str]:
+        """The grid point as `--set` assignments (applied after the sweep's own --set)."""
+        return [f"{key}={value}" for key, value in self.grid.items()]
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -92,8 +101,41 @@ def parse_seeds(value: str | None) -> list[int]:
     return seeds
 
 
-def cell_dir(output_dir: Path, task: str, seed: int) -> Path:
-    return Path(output_dir) / task / f"seed{seed}"
+def parse_grid(values: Sequence[str]) -> list[dict[str, str]]:
+    """`--grid key=v1,v2` (repeatable) -> every combination as {key: value text}; no --grid gives [{}].
+
+    The first --grid varies slowest. Values stay text: they go through the same parsing as `--set`.
+    """
+    axes: list[tuple[str, list[str]]] = []
+    for spec in values:
+        key, sep, raw = spec.partition("=")
+        key = key.strip()
+        options = list(dict.fromkeys(v.strip() for v in raw.split(",") if v.strip()))
+        if not sep or not key or not options:
+            raise ClueError(f"--grid {spec!r}: expected key=value,value,... e.g. --grid train.lr=1e-5,2e-5")
+        if key in (k for k, _ in axes):
+            raise ClueError(f"--grid {key} is given twice; list all its values in one --grid")
+        if key in ("seed", "model"):
+            raise ClueError(f"--grid {key}: use --seeds / separate sweeps per model instead")
+        axes.append((key, options))
+    return [
+        dict(zip([k for k, _ in axes], combo, strict=True))
+        for combo in itertools.product(*(o for _, o in axes))
+    ]
+
+
+def grid_folder(grid: dict[str, str]) -> str:
+    """A folder name that says the grid point's values, e.g. `lr=2e-5_batch_size=32`."""
+    short = [key.rsplit(".", 1)[-1] for key in grid]
+    names = short if len(set(short)) == len(short) else list(grid)
+    return "_".join(
+        f"{name}={value}".replace("/", "-") for name, value in zip(names, grid.values(), strict=True)
+    )
+
+
+def cell_dir(output_dir: Path, task: str, seed: int, grid: dict[str, str] | None = None) -> Path:
+    base = Path(output_dir) / task
+    return (base / grid_folder(grid) if grid else base) / f"seed{seed}"
 
 
 def _normalised(tree: dict[str, Any]) -> Any:
@@ -117,30 +159,32 @@ def plan(
     model: str | None,
     config_files: Sequence[str | Path] = (),
     sets: Sequence[str] = (),
+    recipe: str | None = DEFAULT_RECIPE,
+    grid: Sequence[dict[str, str]] = ({},),
 ) -> list[Cell]:
     """The sweep's cells, done ones marked `skipped`; checks every config and every done cell before any work.
 
     Raises:
-        ClueError: a bad --config / --set, or a completed cell that was run with another model or configuration.
+        ClueError: a bad --config / --set / --grid, or a completed cell that was run with another model or
+            configuration.
     """
     cells = []
     clashes = []
-    for task in tasks:
-        for seed in seeds:
-            # Merging now surfaces a bad --set for any task before the first cell spends time training.
-            tree = config_mod.merged_dict(
-                task, list(config_files), list(sets), {"model": model, "seed": seed}
-            )
-            config_mod.build(tree)
-            cell = Cell(task=task, seed=seed, dir=cell_dir(output_dir, task, seed))
-            results = read_results(cell.dir)
-            if results is not None and results.get("status") == "completed":
-                diff = _differences(_normalised(results.get("config") or {}), _normalised(tree))
-                if diff:
-                    clashes.append(f"{cell.dir}: {'; '.join(diff[:3])}{' ...' if len(diff) > 3 else ''}")
-                cell.status = "skipped"
-                _fill_score(cell, results)
-            cells.append(cell)
+    for task, point, seed in itertools.product(tasks, grid, seeds):
+        cell = Cell(task=task, seed=seed, dir=cell_dir(output_dir, task, seed, point), grid=dict(point))
+        # Merging now surfaces a bad --set or --grid for any task before the first cell spends time training.
+        tree = config_mod.merged_dict(
+            task, list(config_files), [*sets, *cell.sets], {"model": model, "seed": seed}, recipe
+        )
+        config_mod.build(tree)
+        results = read_results(cell.dir)
+        if results is not None and results.get("status") == "completed":
+            diff = _differences(_normalised(results.get("config") or {}), _normalised(tree))
+            if diff:
+                clashes.append(f"{cell.dir}: {'; '.join(diff[:3])}{' ...' if len(diff) > 3 else ''}")
+            cell.status = "skipped"
+            _fill_score(cell, results)
+        cells.append(cell)
     if clashes:
         raise ClueError(
             "completed cells were run with a different model or configuration (use another --output-dir, or "
@@ -198,8 +242,10 @@ def run_bench(
     progress: bool = True,
     on_cell: Callable[[Cell], None] | None = None,
     run: RunFn | None = None,
+    recipe: str | None = DEFAULT_RECIPE,
+    grid: Sequence[dict[str, str]] = ({},),
 ) -> list[Cell]:
-    """Run every (task, seed) cell not yet completed; returns all cells with their status.
+    """Run every (task, grid point, seed) cell not yet completed; returns all cells with their status.
 
     Args:
         tasks: task names (see `parse_tasks`).
@@ -212,6 +258,8 @@ def run_bench(
         progress: show each cell's progress bars.
         on_cell: called before (status "running") and after each cell that runs, for progress lines.
         run: stands in for `runner.run_task` (tests).
+        recipe: the published recipe every cell starts from (`clue recipes`).
+        grid: the grid points (see `parse_grid`); each is applied as --set after `sets`.
     """
     from clue_runner.data import data_root as resolve_root
 
@@ -220,7 +268,7 @@ def run_bench(
         raise ClueError(f"--output-dir {out} exists and is not a folder")
     if not seeds:
         seeds = [int(config_mod.merged_dict(None, list(config_files), list(sets))["seed"])]
-    cells = plan(tasks, seeds, out, model, config_files, sets)
+    cells = plan(tasks, seeds, out, model, config_files, sets, recipe, grid)
     if run is None:
         from clue_runner.runner import run_task
 
@@ -232,7 +280,8 @@ def run_bench(
             if cell.status == "skipped":
                 continue
             _barrier()
-            _run_cell(cell, run, model, root, config_files, sets, offline, progress, on_cell)
+            _run_cell(cell, run, model, root, config_files, [*sets, *cell.sets], recipe, offline, progress,
+                      on_cell)  # fmt: skip
             write_summary(out, cells, model)
     except KeyboardInterrupt:
         # The interrupted cell stays non-completed on disk and is re-run next time.
@@ -251,6 +300,7 @@ def _run_cell(
     root: Path | None,
     config_files: Sequence[str | Path],
     sets: Sequence[str],
+    recipe: str | None,
     offline: bool,
     progress: bool,
     on_cell: Callable[[Cell], None] | None,
@@ -268,6 +318,7 @@ def _run_cell(
             config_files=tuple(config_files),
             sets=tuple(sets),
             seed=cell.seed,
+            recipe=recipe,
             # Whatever sits in a cell folder that is not a completed run is leftover from a killed or failed
             # attempt; every process of a launch must agree, so this is decided by the plan, not re-checked.
             overwrite=True,

@@ -1,7 +1,9 @@
 """`clue check-data`: validate and describe a task folder before anyone spends GPU hours on it.
 
-Validation is the task's own: `task.read` raises DataError for a record it cannot use (the first per file), and
-`task.check` lists what the reader tolerates (CMRC2018 answer_start drift, named by question id). For files
+Validation is the task's own: `task.read` raises DataError for a record it cannot use (the first per file): those
+are problems, and the command exits 1. `task.check` lists what the reader tolerates as the official loaders do
+(CMRC2018 answer_start drift, other annotators' answers absent from the context, named by question id): those are
+notes on quirks of the official data, as are gold answers a configured `task.max_answer_len` cuts off. For files
 with one record per line (`task.record_lines`) the check keeps going past a bad line (blanked in a scratch copy,
 so line numbers stay right) to report up to MAX_PER_FILE problems per file. The ids the leaderboard files need
 are the readers' to check too. With a tokenizer it adds token-length percentiles, how many examples reach
@@ -70,6 +72,7 @@ class Report:
     splits: dict[str, SplitReport] = field(default_factory=dict)
     extra_files: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)  # quirks the readers tolerate: reported, not failed
 
     def add(self, problem: Problem, split: str | None = None) -> None:
         self.problems.append(problem)
@@ -77,9 +80,13 @@ class Report:
         if split is not None and split in self.splits:
             self.splits[split].problems += 1
 
+    def note(self, note: Problem) -> None:
+        self.notes.append(note)
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["problems"] = [{**asdict(p), "text": str(p)} for p in self.problems]
+        out["notes"] = [{**asdict(n), "text": str(n)} for n in self.notes]
         return out
 
 
@@ -242,6 +249,40 @@ def describe_tokens(
         split_report.roundtrip = _roundtrip(task, examples, tokenizer, cfg)
 
 
+def _note_capped_answers(
+    task: Task,
+    split: str,
+    data_dir: Path,
+    examples: Sequence[Any],
+    tokenizer: Any,
+    cfg: RunConfig,
+    report: Report,
+) -> None:
+    """A span task with `task.max_answer_len` set: how many gold answers are longer, so no prediction can match."""
+    cap = cfg.task.get("max_answer_len")
+    if task.head != "span" or not cap or split in task.test_splits:
+        return
+    features = task.encode(examples, tokenizer, cfg)
+    shortest: dict[int, int] = {}
+    for label, index in zip(features.labels, features.example_index, strict=True):
+        if label and tuple(label) != (0, 0):
+            length = int(label[1]) - int(label[0]) + 1
+            shortest[index] = min(length, shortest.get(index, length))
+    cut = sorted(i for i, n in shortest.items() if n > cap)
+    if cut:
+        names = ", ".join(str(getattr(examples[i], "qid", i)) for i in cut[:5]) + (
+            " ..." if len(cut) > 5 else ""
+        )
+        report.note(
+            Problem(
+                str(task.split_paths(data_dir, split)[0]),
+                None,
+                f"{len(cut)} of {len(examples)} gold answers are longer than task.max_answer_len={cap} tokens, "
+                f"so they cannot be predicted exactly ({names}); --set task.max_answer_len=null lifts the cap",
+            )
+        )
+
+
 # ---------------------------------------------------------------------------------------------------- main
 
 
@@ -280,8 +321,8 @@ def check_task(
         checker_ok = examples is not None
         if task.check is not None and checker_ok:
             try:
-                for problem in task.check(data_dir, split):
-                    report.add(_problem(problem), split)
+                for quirk in task.check(data_dir, split):
+                    report.note(_problem(quirk))
             except DataError as exc:
                 report.add(_problem(exc), split)
         if examples is None:
@@ -292,6 +333,7 @@ def check_task(
             report.splits[split].labels = label_counts(task, examples)
         if tokenizer is not None and cfg is not None:
             describe_tokens(task, examples, tokenizer, cfg, report.splits[split], labelled)
+            _note_capped_answers(task, split, data_dir, examples, tokenizer, cfg, report)
     if not any(report.splits[s].present for s in task.test_splits):
         expected = ", ".join(n for s in task.test_splits for n in task.splits[s])
         report.add(Problem(str(data_dir), None, f"no test file (expected {expected})"))

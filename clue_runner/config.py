@@ -1,6 +1,8 @@
 """Configuration: YAML layers merged strictly into frozen dataclasses.
 
-Precedence: base.yaml < tasks/<task>.yaml < --config FILE... < --set key=value... < dedicated CLI flags.
+Precedence: base.yaml < tasks/<task>.yaml < recipe (configs/recipes/<name>.yaml for the task and model) <
+--config FILE... < --set key=value... < dedicated CLI flags. `merged_with_sources` also says which layer set each
+value (results.json keeps it).
 Every key must exist in base.yaml (task files may add keys under `task:` only); values set later must keep the
 type of the default. Duplicate keys in a YAML file are an error, because PyYAML would silently keep the last one.
 """
@@ -13,11 +15,14 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from importlib import resources
 from pathlib import Path
 from types import UnionType
-from typing import Any, Union, get_args, get_origin, get_type_hints
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
 from clue_runner.errors import ClueError, did_you_mean
+
+if TYPE_CHECKING:
+    from clue_runner.recipes import RecipeLayer
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class TrainConfig:
     group_by_length: bool
     dropout: float | None
     log_every: int
+    optimizer: str
+    schedule: str
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,8 @@ class RunConfig:
 
 
 PRECISIONS = ("auto", "no", "fp16", "bf16")
+OPTIMIZERS = ("adamw", "adafactor")
+SCHEDULES = ("linear", "constant")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -151,8 +160,14 @@ def _coerce(key: str, value: Any, default: Any, where: str) -> Any:
 
 
 def _merge(
-    into: dict[str, Any], layer: dict[str, Any], where: str, prefix: str = "", allow_new: bool = False
+    into: dict[str, Any],
+    layer: dict[str, Any],
+    where: str,
+    prefix: str = "",
+    allow_new: bool = False,
+    sources: dict[str, str] | None = None,
 ) -> None:
+    """Merge `layer` into `into` in place; `sources` (when given) records `where` for every value set."""
     for key, value in layer.items():
         dotted = f"{prefix}{key}"
         if key not in into:
@@ -161,13 +176,26 @@ def _merge(
                     f"{where}: unknown config key {dotted!r}{did_you_mean(dotted, _all_keys(into, prefix))}"
                 )
             into[key] = value
-            continue
-        if isinstance(into[key], dict):
+        elif isinstance(into[key], dict):
             if not isinstance(value, dict):
                 raise ClueError(f"{where}: {dotted} must be a mapping, got {value!r}")
-            _merge(into[key], value, where, f"{dotted}.", allow_new)
+            _merge(into[key], value, where, f"{dotted}.", allow_new, sources)
+            continue
         else:
             into[key] = _coerce(dotted, value, into[key], where)
+        if sources is not None:
+            sources.update(dict.fromkeys(leaves({key: into[key]}, prefix), where))
+
+
+def leaves(tree: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted keys of the non-mapping values (an empty mapping counts as a value)."""
+    out: list[str] = []
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            out.extend(leaves(value, f"{prefix}{key}."))
+        else:
+            out.append(f"{prefix}{key}")
+    return out
 
 
 def _all_keys(tree: dict[str, Any], prefix: str = "") -> list[str]:
@@ -208,26 +236,65 @@ def merged_dict(
     config_files: list[str | Path] | None = None,
     sets: list[str] | None = None,
     overrides: dict[str, Any] | None = None,
+    recipe: str | None = None,
 ) -> dict[str, Any]:
     """Merge all layers into a plain dict (what `clue config` prints and runs save)."""
+    return merged_with_sources(task, config_files, sets, overrides, recipe)[0]
+
+
+def merged_with_sources(
+    task: str | None,
+    config_files: list[str | Path] | None = None,
+    sets: list[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    recipe: str | None = None,
+) -> tuple[dict[str, Any], dict[str, str], RecipeLayer | None]:
+    """Merge all layers; also return {dotted key: the layer that set it} and the recipe layer used.
+
+    The recipe layer sits between the task file and --config. Which recipe row applies depends on the model,
+    which any later layer may set, so the model is found first by merging without the recipe.
+    """
+    layer = None
+    if recipe is not None and task is not None:
+        from clue_runner.recipes import recipe_layer
+
+        model = _merge_layers(task, config_files, sets, overrides, None)[0]["model"]
+        layer = recipe_layer(recipe, task, str(model))
+    tree, sources = _merge_layers(task, config_files, sets, overrides, layer)
+    return tree, sources, layer
+
+
+def _merge_layers(
+    task: str | None,
+    config_files: list[str | Path] | None,
+    sets: list[str] | None,
+    overrides: dict[str, Any] | None,
+    recipe: RecipeLayer | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
     tree = base_config()
+    sources = dict.fromkeys(leaves(tree), "base")
     if task is not None:
-        _merge(
-            tree, {k: v for k, v in task_config(task).items() if k != "task"}, f"configs/tasks/{task}.yaml"
-        )
+        where = f"configs/tasks/{task}.yaml"
+        _merge(tree, {k: v for k, v in task_config(task).items() if k != "task"}, where, sources=sources)
         own = task_config(task).get("task") or {}
         if not isinstance(own, dict):
-            raise ClueError(f"configs/tasks/{task}.yaml: task must be a mapping")
+            raise ClueError(f"{where}: task must be a mapping")
         tree["task"] = copy.deepcopy(own)
+        sources = {k: v for k, v in sources.items() if not k.startswith("task")}
+        sources.update(dict.fromkeys(leaves({"task": own}), where))
+    if recipe is not None:
+        where = f"configs/recipes/{recipe.recipe}.yaml"
+        _merge(tree, recipe.tree, where, sources=sources)
+        sources.update(recipe.sources)
     for path in config_files or []:
-        _merge(tree, load_yaml(path), str(path))
+        _merge(tree, load_yaml(path), str(path), sources=sources)
     for assignment in sets or []:
         keys, value = parse_set(assignment)
-        _merge(tree, _nest(keys, value), f"--set {assignment}")
+        _merge(tree, _nest(keys, value), f"--set {assignment}", sources=sources)
     for dotted, value in (overrides or {}).items():
         if value is not None:
-            _merge(tree, _nest(dotted.split("."), value), f"--{dotted.split('.')[-1]}")
-    return tree
+            _merge(tree, _nest(dotted.split("."), value), f"--{dotted.split('.')[-1]}", sources=sources)
+    return tree, sources
 
 
 def _allowed_types(hint: Any) -> tuple[Any, ...]:
@@ -312,6 +379,10 @@ def build(tree: dict[str, Any]) -> RunConfig:
             bound = f"at least {low}" if inclusive else f"above {low}"
             limit = f"{bound} and at most {high}" if high != math.inf else bound
             raise ClueError(f"{dotted} must be {limit}, got {value}")
+    for dotted, allowed in (("train.optimizer", OPTIMIZERS), ("train.schedule", SCHEDULES)):
+        value = getattr(cfg.train, dotted.split(".")[1])
+        if value not in allowed:
+            raise ClueError(f"{dotted} must be one of {', '.join(allowed)}, got {value!r}")
     if not cfg.model:
         raise ClueError("model must name a short name, hub id or folder")
     return cfg
@@ -322,10 +393,29 @@ def load(
     config_files: list[str | Path] | None = None,
     sets: list[str] | None = None,
     overrides: dict[str, Any] | None = None,
+    recipe: str | None = None,
 ) -> RunConfig:
     """Merge every layer for `task` and return the frozen config."""
-    return build(merged_dict(task, config_files, sets, overrides))
+    return build(merged_dict(task, config_files, sets, overrides, recipe))
 
 
 def to_yaml(tree: dict[str, Any]) -> str:
     return yaml.safe_dump(tree, sort_keys=False, allow_unicode=True)
+
+
+def to_commented_yaml(
+    tree: dict[str, Any], sources: dict[str, str], prefix: str = "", indent: int = 0
+) -> str:
+    """`to_yaml` with each value followed by a comment naming the layer that set it (`clue config`)."""
+    lines = []
+    pad = "  " * indent
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            lines.append(f"{pad}{key}:\n" + to_commented_yaml(value, sources, f"{dotted}.", indent + 1))
+            continue
+        text = yaml.safe_dump({key: value}, default_flow_style=True, allow_unicode=True, width=10**6)
+        text = text.strip()[1:-1]  # "{key: value}" -> "key: value"
+        where = sources.get(dotted)
+        lines.append(f"{pad}{text}" + (f"  # {where}" if where else "") + "\n")
+    return "".join(lines)

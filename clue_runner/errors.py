@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 
 
@@ -56,3 +59,38 @@ def listed(items: Sequence[object]) -> str:
     """The first MAX_LISTED items, comma-separated, then " ..." when there are more."""
     shown = ", ".join(str(i) for i in items[:MAX_LISTED])
     return shown + (" ..." if len(items) > MAX_LISTED else "")
+
+
+# `clue evaluate FILE` scores as the official scorers do: a record without a prediction counts as wrong. Everywhere
+# else (validate, submit, round trips) and under --strict, a missing prediction is an error.
+_LENIENT: ContextVar[bool] = ContextVar("clue_lenient_scoring", default=False)
+
+
+@contextlib.contextmanager
+def official_scoring(strict: bool = False) -> Iterator[None]:
+    """Within this block, task parsers accept files that leave records unanswered (unless `strict`)."""
+    token = _LENIENT.set(not strict)
+    try:
+        yield
+    finally:
+        _LENIENT.reset(token)
+
+
+def lenient_scoring() -> bool:
+    """True inside `official_scoring()` without --strict (task parsers may relax format checks the official
+    scorer does not make, e.g. CLUENER spans)."""
+    return _LENIENT.get()
+
+
+def tolerate_missing(
+    path: str | Path, missing: Sequence[str | int], total: int, counted: str = "records", **kwargs: str
+) -> None:
+    """Raise `missing_predictions`, or, while scoring like the official scorer, warn that they count as wrong."""
+    if not missing:
+        return
+    error = missing_predictions(path, missing, total, counted, **kwargs)
+    if not _LENIENT.get():
+        raise error
+    logging.getLogger("clue_runner").warning(
+        "%s; they count as wrong, as the official scorer counts them (--strict refuses such a file)", error
+    )

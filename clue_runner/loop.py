@@ -184,12 +184,38 @@ def _optimizer(model: torch.nn.Module, cfg: RunConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=cfg.train.lr, eps=cfg.train.adam_eps, fused=fused or None)
 
 
+def _adafactor(model: torch.nn.Module, cfg: RunConfig) -> torch.optim.Optimizer:
+    """bojone's optimizer: bert4keras AdaFactor(learning_rate, beta1=0.9) as in CLUE-bert4keras snippets.py.
+
+    transformers' Adafactor has the same update: second moments decayed by 1 - t^-0.8, updates clipped at RMS 1.0
+    and scaled by the parameter's RMS, eps (1e-30, 1e-3). With `relative_step=False` it uses our lr (and so our
+    schedule). torch.optim.Adafactor has no first moment (beta1) and no parameter scaling, so it is not used.
+    """
+    from transformers.optimization import Adafactor
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    return Adafactor(
+        params,
+        lr=cfg.train.lr,
+        beta1=0.9,
+        relative_step=False,
+        scale_parameter=True,
+        warmup_init=False,
+        clip_threshold=1.0,
+        weight_decay=cfg.train.weight_decay,
+    )
+
+
 def _linear_schedule(
-    optimizer: torch.optim.Optimizer, warmup: int, total: int
+    optimizer: torch.optim.Optimizer, warmup: int, total: int, constant: bool = False
 ) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up, then linear decay to 0 at `total` (or, with `constant`, the full lr to the end)."""
+
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / max(1, warmup)
+        if constant:
+            return 1.0
         return max(0.0, (total - step) / max(1, total - warmup))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
@@ -217,11 +243,13 @@ def train(
         train_features.lengths(), cfg.train.batch_size, cfg.seed, cfg.train.group_by_length
     )
     loader = _loader(task, train_features, sampler, pad_id, cfg)
-    optimizer = _optimizer(model, cfg)
+    optimizer = _adafactor(model, cfg) if cfg.train.optimizer == "adafactor" else _optimizer(model, cfg)
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     steps_per_epoch = max(1, math.ceil(len(loader) / cfg.train.grad_accum))
     total = cfg.train.max_steps or steps_per_epoch * cfg.train.epochs
-    scheduler = _linear_schedule(optimizer, int(total * cfg.train.warmup_ratio), total)
+    scheduler = _linear_schedule(
+        optimizer, int(total * cfg.train.warmup_ratio), total, constant=cfg.train.schedule == "constant"
+    )
     result = TrainResult()
     best_score = -math.inf
     best_state: dict[str, torch.Tensor] | None = None

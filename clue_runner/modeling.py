@@ -167,16 +167,25 @@ class GlobalPointer(nn.Module):
 class ClueModel(nn.Module):
     """A Hugging Face backbone plus, for span/entities, a GlobalPointer; `forward(batch)` returns logits."""
 
-    def __init__(self, head: HeadKind, backbone: nn.Module, pointer: GlobalPointer | None = None) -> None:
+    def __init__(
+        self,
+        head: HeadKind,
+        backbone: nn.Module,
+        pointer: GlobalPointer | None = None,
+        output_order: list[int] | None = None,
+    ) -> None:
         super().__init__()
         self.head = head
         self.backbone = backbone
         self.pointer = pointer
+        # A fine-tuned classifier whose labels are the task's in another order: column k = the task's label k.
+        self.output_order = output_order
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
         if self.pointer is None:
-            return self.backbone(**inputs).logits
+            logits = self.backbone(**inputs).logits
+            return logits if self.output_order is None else logits[:, self.output_order]
         hidden = self.backbone(**inputs).last_hidden_state
         return self.pointer(hidden, batch["span_mask"])
 
@@ -201,7 +210,9 @@ def _quiet_weight_bars() -> None:
 def build_model(task: Task, model_path: str, cfg: RunConfig, trained: bool = False) -> ClueModel:
     """The task's model on top of `model_path` (a short name, hub id or folder).
 
-    With `trained`, `model_path` is a run's `best/` folder, whose GlobalPointer head is loaded too.
+    With `trained`, `model_path` is a fine-tuned checkpoint (a run's `best/`, a folder, a hub id): a classifier
+    keeps its own labels, matched to the task's by name (a mismatch is an error); a GlobalPointer head is loaded
+    from the folder.
     """
     from transformers import AutoModel, AutoModelForMultipleChoice, AutoModelForSequenceClassification
 
@@ -210,6 +221,15 @@ def build_model(task: Task, model_path: str, cfg: RunConfig, trained: bool = Fal
     resolved = resolve_model(model_path)
     kwargs = _dropout_kwargs(resolved, cfg.train.dropout) if not trained else {}
     try:
+        if task.head == "classify" and trained:
+            from transformers import AutoConfig
+
+            from clue_runner.finetuned import label_order
+
+            # Checked on config.json first: loading weights for another label count would fail obscurely.
+            order = label_order(task, AutoConfig.from_pretrained(resolved).id2label, model_path)
+            backbone = AutoModelForSequenceClassification.from_pretrained(resolved)
+            return ClueModel("classify", backbone, output_order=order)
         if task.head == "classify":
             id2label = dict(enumerate(task.labels))
             backbone = AutoModelForSequenceClassification.from_pretrained(
@@ -357,7 +377,7 @@ def reduce_outputs(
         scores = logits[:, 0].clone()
         scores[:, 0, :] = NEG_INF  # [CLS] is the "no answer here" label, never a prediction
         scores[:, :, 0] = NEG_INF
-        max_len = int(cfg.task.get("max_answer_len", seq))
+        max_len = int(cfg.task.get("max_answer_len") or seq)  # null: no cap beyond the window
         idx = torch.arange(seq, device=logits.device)
         too_long = (idx[None, :] - idx[:, None]) >= max_len
         scores = scores.masked_fill(too_long[None], NEG_INF)

@@ -123,15 +123,110 @@ def _model_of(runs: Sequence[dict[str, Any]]) -> tuple[str | None, str | None]:
     return model.get("name"), model.get("resolved")
 
 
+# Config keys that cannot move a score: runs that differ only here (and in the seed) are pooled.
+NOT_A_SETTING = ("seed", "train.log_every", "data.num_workers")
+
+
+def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(tree, dict):
+        return {prefix.rstrip("."): tree}
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _setting(results: dict[str, Any]) -> dict[str, Any]:
+    """The run's configuration as flat dotted keys, without the seed and the keys that cannot move a score."""
+    flat = _flat(results.get("config") or {})
+    return {k: v for k, v in flat.items() if k not in NOT_A_SETTING}
+
+
+def _group_key(setting: dict[str, Any]) -> str:
+    return json.dumps(setting, sort_keys=True, default=str)
+
+
+def _group_entry(task: str, runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Statistics over the seeds of one configuration of one task."""
+    done = [r for r in runs if figure(r) is not None]
+    metric = figure_metric(task, done[0]) if done else str(runs[0].get("main_metric") or "")
+    entry: dict[str, Any] = {"task": task, "model": (runs[0].get("model") or {}).get("name")}
+    entry["overrides"] = {}
+    entry["metric"] = metric
+    entry.update(_stats([figure(r) for r in done]))  # type: ignore[misc]
+    entry["seeds"] = sorted(int(r["seed"]) for r in done if isinstance(r.get("seed"), int))
+    entry["failed"] = sum(r.get("status") == "failed" for r in runs)
+    entry["unfinished"] = sum(r.get("status") not in ("completed", "failed") for r in runs)
+    entry["in_clue_score"] = task in LEADERBOARD_TASKS
+    names = sorted({k for r in done for k in r["metrics"]["dev"]})
+    entry["metrics"] = {
+        k: _stats(
+            [
+                float(r["metrics"]["dev"][k])
+                for r in done
+                if isinstance(r["metrics"]["dev"].get(k), (int, float))
+            ]
+        )
+        for k in names
+    }
+    entry["steps"] = _mean_of(done, "steps")
+    entry["train_s"] = _mean_of(done, "timings", "train_s")
+    entry["total_s"] = _mean_of(done, "timings", "total_s")
+    entry["train_tokens_per_s"] = _mean_of(done, "throughput", "train_tokens_per_s")
+    entry["train_sequences_per_s"] = _mean_of(done, "throughput", "train_sequences_per_s")
+    return entry
+
+
+def _best(groups: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The group with the highest mean (ties: more seeds); a task without any score keeps its largest group."""
+    scored = [g for g in groups if g["mean"] is not None]
+    if scored:
+        return max(scored, key=lambda g: (g["mean"], g["n"]))
+    return max(groups, key=lambda g: g["failed"] + g["unfinished"])
+
+
+def task_groups(task: str, runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per distinct configuration of `task` (seeds pooled), labelled by the keys that differ."""
+    by_setting: dict[str, list[dict[str, Any]]] = {}
+    settings: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        setting = _setting(r)
+        key = _group_key(setting)
+        by_setting.setdefault(key, []).append(r)
+        settings[key] = setting
+    keys = sorted({k for s in settings.values() for k in s})
+    differing = [k for k in keys if len({json.dumps(s.get(k), default=str) for s in settings.values()}) > 1]
+    groups = []
+    for key, members in by_setting.items():
+        entry = _group_entry(task, members)
+        entry["overrides"] = {k: settings[key].get(k) for k in differing}
+        groups.append(entry)
+    return sorted(groups, key=lambda g: json.dumps(g["overrides"], sort_keys=True, default=str))
+
+
+def overrides_label(overrides: dict[str, Any]) -> str:
+    """`lr=2e-05 batch_size=32`: the differing keys by their last part (the full key where that is ambiguous)."""
+    short = [k.rsplit(".", 1)[-1] for k in overrides]
+    names = short if len(set(short)) == len(short) else list(overrides)
+    return " ".join(f"{n}={v}" for n, v in zip(names, overrides.values(), strict=True))
+
+
 def summarize(runs: Sequence[tuple[Path, dict[str, Any]]], compare: str | None = None) -> dict[str, Any]:
     """The report as one JSON-ready object (what `--format json` prints; the other formats render it).
+
+    Runs are grouped by (task, configuration apart from the seed): a report never pools runs that were trained
+    differently. Each task's figure is its best group's.
 
     Args:
         runs: (folder, results) pairs from `find_runs`.
         compare: a `published.SOURCES` key to add published figures and deltas, or None.
 
     Returns:
-        {"model", "tasks": {task: {...}}, "clue_score", "clue_tasks", "missing", "complete", "compare"}.
+        {"model", "groups": [...], "tasks": {task: best group}, "clue_score" (null unless every CLUE 1.1 task
+        is present), "clue_tasks", "missing", "complete", "compare"}.
     """
     if compare is not None and compare not in SOURCES:
         raise ClueError(f"unknown --compare source {compare!r}; known: {', '.join(SOURCES)}")
@@ -143,44 +238,27 @@ def summarize(runs: Sequence[tuple[Path, dict[str, Any]]], compare: str | None =
         by_task.setdefault(str(r["task"]), []).append(r)
     order = [t for t in TASKS if t in by_task] + sorted(t for t in by_task if t not in TASKS)
 
+    groups: list[dict[str, Any]] = []
     tasks: dict[str, Any] = {}
     for task in order:
-        done = [r for r in by_task[task] if figure(r) is not None]
-        metric = figure_metric(task, done[0]) if done else str(by_task[task][0].get("main_metric") or "")
-        entry: dict[str, Any] = {"metric": metric, **_stats([figure(r) for r in done])}  # type: ignore[misc]
-        entry["seeds"] = sorted(int(r["seed"]) for r in done if isinstance(r.get("seed"), int))
-        entry["failed"] = sum(r.get("status") == "failed" for r in by_task[task])
-        entry["unfinished"] = sum(r.get("status") not in ("completed", "failed") for r in by_task[task])
-        entry["in_clue_score"] = task in LEADERBOARD_TASKS
-        names = sorted({k for r in done for k in r["metrics"]["dev"]})
-        entry["metrics"] = {
-            k: _stats(
-                [
-                    float(r["metrics"]["dev"][k])
-                    for r in done
-                    if isinstance(r["metrics"]["dev"].get(k), (int, float))
-                ]
-            )
-            for k in names
-        }
-        entry["steps"] = _mean_of(done, "steps")
-        entry["train_s"] = _mean_of(done, "timings", "train_s")
-        entry["total_s"] = _mean_of(done, "timings", "total_s")
-        entry["train_tokens_per_s"] = _mean_of(done, "throughput", "train_tokens_per_s")
-        entry["train_sequences_per_s"] = _mean_of(done, "throughput", "train_sequences_per_s")
+        mine = task_groups(task, by_task[task])
         if compare is not None:
-            entry["published"] = _published_entry(compare, short, name, task, entry)
-        tasks[task] = entry
+            for entry in mine:
+                entry["published"] = _published_entry(compare, short, name, task, entry)
+        groups.extend(mine)
+        tasks[task] = {**_best(mine), "groups": len(mine)}
 
     present = [t for t in LEADERBOARD_TASKS if t in tasks and tasks[t]["n"] > 0]
-    means = [tasks[t]["mean"] for t in present]
+    complete = len(present) == len(LEADERBOARD_TASKS)
     return {
         "model": name,
+        "groups": groups,
         "tasks": tasks,
-        "clue_score": _r(statistics.fmean(means)) if means else None,
+        # A mean over some of the tasks is not a CLUE score: a partial set names the missing tasks instead.
+        "clue_score": _r(statistics.fmean(tasks[t]["mean"] for t in present)) if complete else None,
         "clue_tasks": present,
         "missing": [t for t in LEADERBOARD_TASKS if t not in present],
-        "complete": len(present) == len(LEADERBOARD_TASKS),
+        "complete": complete,
         "compare": (
             {"source": compare, "split": SOURCES[compare].split, "title": SOURCES[compare].title}
             if compare
@@ -235,11 +313,15 @@ def _status(entry: dict[str, Any]) -> str:
     return ", ".join(notes)
 
 
-def rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Header and text rows shared by the table, Markdown and CSV renderings (last row: the CLUE score)."""
+def rows(summary: dict[str, Any], every_group: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and text rows shared by the table, Markdown and CSV renderings (last row: the CLUE score).
+
+    One row per task (its best configuration), or with `every_group` one per configuration, best first.
+    """
     compare = summary["compare"]
     header = [
         "task",
+        "config",
         "CLUE 1.1",
         "metric",
         "mean",
@@ -256,9 +338,13 @@ def rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         header += [f"{compare['source']} ({compare['split']})", "Δ"]
     header.append("notes")
     body = []
-    for task, e in summary["tasks"].items():
+    for e in _shown(summary, every_group):
+        config = overrides_label(e["overrides"])
+        if not every_group and e["groups"] > 1:
+            config = f"best of {e['groups']}: {config}"
         row = [
-            task,
+            e["task"],
+            config,
             "yes" if e["in_clue_score"] else "no",
             e["metric"],
             _f(e["mean"]),
@@ -281,22 +367,31 @@ def rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
                 row += [_f(p["value"]), f"{p['delta']:+.2f}" if p["delta"] is not None else "–"]
         row.append(notes)
         body.append(row)
-    score = summary["clue_score"]
     n = len(summary["clue_tasks"])
-    label = f"CLUE 1.1 score ({n}/{len(LEADERBOARD_TASKS)} tasks{'' if summary['complete'] else ', partial'})"
-    last = [label, "", "", _f(score)] + [""] * (len(header) - 4)
-    if not summary["complete"] and summary["missing"]:
-        last[-1] = "missing: " + ", ".join(summary["missing"])
+    label = f"CLUE 1.1 score ({n}/{len(LEADERBOARD_TASKS)} tasks)"
+    last = [label, "", "", "", _f(summary["clue_score"])] + [""] * (len(header) - 5)
+    if not summary["complete"]:
+        last[-1] = "no score for a partial set; missing: " + ", ".join(summary["missing"])
     body.append(last)
     return header, body
+
+
+def _shown(summary: dict[str, Any], every_group: bool) -> list[dict[str, Any]]:
+    if not every_group:
+        return list(summary["tasks"].values())
+    out = []
+    for task in summary["tasks"]:
+        mine = [g for g in summary["groups"] if g["task"] == task]
+        out += sorted(mine, key=lambda g: (g["mean"] is None, -(g["mean"] or 0.0)))
+    return out
 
 
 def render_json(summary: dict[str, Any]) -> str:
     return json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
 
 
-def render_markdown(summary: dict[str, Any]) -> str:
-    header, body = rows(summary)
+def render_markdown(summary: dict[str, Any], every_group: bool = False) -> str:
+    header, body = rows(summary, every_group)
 
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
@@ -306,9 +401,10 @@ def render_markdown(summary: dict[str, Any]) -> str:
     out += [line(r) for r in body]
     out.append("")
     out.append(
-        "Scores are dev figures in percent: mean and sample std over seeds, by the leaderboard metric (CMRC2018 "
-        "counts EM, CLUENER its macro F1). The CLUE 1.1 score averages the tasks marked yes (CMNLI is not on the "
-        "1.1 board)."
+        "Scores are dev figures in percent: mean and sample std over the seeds of one configuration, by the "
+        "leaderboard metric (CMRC2018 counts EM, CLUENER its macro F1); config names the settings that differ "
+        "between a task's configurations. The CLUE 1.1 score averages the tasks marked yes (CMNLI is not on the "
+        "1.1 board), and only for a complete set."
     )
     if summary["compare"]:
         c = summary["compare"]
@@ -316,8 +412,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_csv(summary: dict[str, Any]) -> str:
-    header, body = rows(summary)
+def render_csv(summary: dict[str, Any], every_group: bool = False) -> str:
+    header, body = rows(summary, every_group)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -325,7 +421,7 @@ def render_csv(summary: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
-def render_rich(summary: dict[str, Any]) -> Any:
+def render_rich(summary: dict[str, Any], every_group: bool = False) -> Any:
     """The `table` format: a rich Table of the task rows; the free-text columns (other metrics, notes) and the
     CLUE score go on lines below it, so that the numbers stay readable in a narrow terminal."""
     from rich import box
@@ -333,11 +429,13 @@ def render_rich(summary: dict[str, Any]) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    header, body = rows(summary)
+    header, body = rows(summary, every_group)
     *tasks, score = body
     # Dropped from the grid to fit 80 columns: the free-text columns go below it, the CLUE 1.1 flag becomes a
     # mark on the task name.
-    dropped = ("other metrics", "notes", "CLUE 1.1")
+    dropped = ["other metrics", "notes", "CLUE 1.1"]
+    if not any(row[header.index("config")] for row in tasks):
+        dropped.append("config")  # one configuration per task: nothing to tell apart
     keep = [i for i, name in enumerate(header) if name not in dropped]
     flag = header.index("CLUE 1.1")
     title = f"model {summary['model']}"
@@ -357,7 +455,8 @@ def render_rich(summary: dict[str, Any]) -> Any:
     for row in tasks:
         cells = [row[i] for i in keep]
         cells[0] += "" if row[flag] == "yes" else "*"
-        cells[1] = short.get(cells[1], cells[1])
+        metric = [header[i] for i in keep].index("metric")
+        cells[metric] = short.get(cells[metric], cells[metric])
         table.add_row(*cells)
     lines: list[Any] = [table]
     if any(row[flag] != "yes" for row in tasks):
@@ -368,7 +467,7 @@ def render_rich(summary: dict[str, Any]) -> Any:
         )
         if extra:
             lines.append(Text(f"{row[0]}: {extra}"))
-    tail = f"{score[0]}: {score[3]}"
+    tail = f"{score[0]}: {score[header.index('mean')]}"
     if score[-1]:
         tail += f" ({score[-1]})"
     lines.append(Text(tail, style="bold"))

@@ -30,6 +30,7 @@ from clue_runner.data import (
     task_data_dir,
 )
 from clue_runner.errors import ClueError
+from clue_runner.recipes import DEFAULT_RECIPE
 from clue_runner.registry import MODELS, get_task
 from clue_runner.results import RESULTS_SCHEMA, atomic_write_text, write_json
 
@@ -73,6 +74,7 @@ RUN_ARTEFACTS = (
     "metrics.jsonl",
     "best",
     "submission",
+    "predictions",
     ".best.tmp",
     ".best.old",
 )
@@ -241,13 +243,19 @@ def run_task(
     config_files: Sequence[str | Path] = (),
     sets: Sequence[str] = (),
     seed: int | None = None,
+    recipe: str | None = DEFAULT_RECIPE,
     overwrite: bool = False,
     offline: bool = False,
     download: bool = False,
     progress: bool = True,
     argv: Sequence[str] | None = None,
+    log_samples: bool = False,
 ) -> RunOutcome:
-    """Fine-tune `task`, score dev, predict every test split present and write the run directory."""
+    """Fine-tune `task`, score dev, predict every test split present and write the run directory.
+
+    With `log_samples`, the best model's per-example outputs on dev and the test splits go to
+    `<run>/predictions/<split>.jsonl` (see samples.py).
+    """
     from clue_runner.modeling import fail_fast_network, load_tokenizer, set_offline
 
     if offline:
@@ -255,8 +263,12 @@ def run_task(
     fail_fast_network()
     t_start = time.perf_counter()
     spec = get_task(task)
-    tree = config_mod.merged_dict(spec.name, list(config_files), list(sets), {"model": model, "seed": seed})
+    tree, sources, layer = config_mod.merged_with_sources(
+        spec.name, list(config_files), list(sets), {"model": model, "seed": seed}, recipe
+    )
     cfg = config_mod.build(tree)
+    if layer is not None and layer.note:
+        log.warning("%s", layer.note)
     _resolved(cfg.model)  # an unknown short name is reported before any data is read
     if download and not (data_dir or _has_data(spec)):
         from clue_runner.download import download_task
@@ -290,6 +302,8 @@ def run_task(
         "error": None,
         "seed": cfg.seed,
         "config": tree,
+        "recipe": layer.as_json() if layer is not None else None,
+        "config_sources": sources,
         "argv": list(argv if argv is not None else sys.argv),
         "data": {
             "dir": str(folder),
@@ -300,7 +314,7 @@ def run_task(
     }
     try:
         return _run(spec, cfg, tree, folder, tests, examples, tokenizer, accelerator, run_dir, results, progress,
-                    t_start)  # fmt: skip
+                    t_start, log_samples)  # fmt: skip
     except BaseException as exc:
         results.update(status="failed", error=f"{type(exc).__name__}: {exc}", finished_at=_utc_now())
         if accelerator.is_main_process:
@@ -362,10 +376,12 @@ def _run(
     results: dict[str, Any],
     progress: bool,
     t_start: float,
+    log_samples: bool = False,
 ) -> RunOutcome:
     from clue_runner import loop
     from clue_runner.modeling import build_model, save_model
     from clue_runner.progress import Reporter
+    from clue_runner.samples import head_scores, sample_lines, write_samples
 
     main = accelerator.is_main_process
     if main:
@@ -421,16 +437,23 @@ def _run(
         if best_state is not None:
             unwrapped.load_state_dict(best_state)
         t1 = time.perf_counter()
-        predictions = {
-            s: loop.predict(model, spec, features[s], examples[s], cfg, accelerator, pad_id, reporter, s)
-            for s in tests
-        }
+        predictions: dict[str, list[Any]] = {}
+        samples: dict[str, list[dict[str, Any]]] = {}
+        for s in [*tests, *(["dev"] if log_samples else [])]:
+            outputs = loop.infer(model, spec, features[s], cfg, accelerator, pad_id, reporter, s)
+            decoded = spec.decode(outputs, features[s], examples[s], cfg)
+            if s in tests:
+                predictions[s] = decoded
+            if log_samples:
+                scores = head_scores(spec, outputs, features[s], len(examples[s]))
+                samples[s] = sample_lines(spec, examples[s], decoded, scores, labelled=s not in tests)
         predict_s = time.perf_counter() - t1
 
     written: dict[str, int] = {}
     if main:
         save_model(unwrapped, tokenizer, spec, run_dir / "best")
         written = write_submissions(spec, predictions, examples, run_dir / "submission")
+        results["predictions"] = {s: str(write_samples(run_dir, s, lines)) for s, lines in samples.items()}
     accelerator.wait_for_everyone()
     results.update(
         status="completed",
@@ -470,11 +493,11 @@ def predict_run(
     data_dir: str | Path | None = None,
     output_dir: str | Path | None = None,
     progress: bool = True,
+    log_samples: bool = False,
 ) -> dict[str, int]:
-    """Write the leaderboard files of a saved run (`RUN_DIR/best`) for every test split present."""
-    from clue_runner import loop
-    from clue_runner.modeling import build_model, load_tokenizer
-    from clue_runner.progress import Reporter
+    """Write the leaderboard files of a saved run (`RUN_DIR/best`, with the run's config) for every test split
+    present, into `output_dir` (default RUN_DIR/submission); `log_samples` adds RUN_DIR/predictions/."""
+    from clue_runner.finetuned import predict_checkpoint
     from clue_runner.results import read_results
 
     spec = get_task(task)
@@ -485,54 +508,31 @@ def predict_run(
     saved = read_results(run)
     if saved and saved.get("task") not in (None, spec.name):
         raise ClueError(f"{run} is a run of {saved.get('task')!r}, not {spec.name!r}")
-    config_file = run / "config.yaml"
-    tree = config_mod.load_yaml(config_file) if config_file.is_file() else config_mod.merged_dict(spec.name)
-    cfg = config_mod.build(tree)
-    folder = task_data_dir(spec, data_dir)
-    tests = present_test_splits(spec, folder)
-    if not tests:
-        raise ClueError(
-            f"{spec.name}: no test file in {folder} (expected one of "
-            f"{', '.join(f for s in spec.test_splits for f in spec.splits[s])})"
-        )
-    examples = read_splits(spec, folder, tests)
-    tokenizer = load_tokenizer(str(best))
-    accelerator = make_accelerator(cfg)
-    model = accelerator.prepare(build_model(spec, str(best), cfg, trained=True))
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    with Reporter(enabled=progress and accelerator.is_main_process) as reporter:
-        predictions = {
-            s: loop.predict(
-                model,
-                spec,
-                featurize(spec, s, examples[s], folder, tokenizer, cfg, accelerator),
-                examples[s],
-                cfg,
-                accelerator,
-                pad_id,
-                reporter,
-                s,
-            )
-            for s in tests
-        }
     out = Path(output_dir) if output_dir else run / "submission"
-    return write_submissions(spec, predictions, examples, out) if accelerator.is_main_process else {}
+    return predict_checkpoint(
+        spec.name, str(best), out, data_dir, samples_dir=run if log_samples else None, progress=progress
+    )
 
 
 def evaluate_file(
-    task: str, prediction_file: str | Path, data_dir: str | Path | None = None, split: str = "dev"
+    task: str,
+    prediction_file: str | Path,
+    data_dir: str | Path | None = None,
+    split: str = "dev",
+    strict: bool = False,
 ) -> dict[str, float]:
-    """Score a leaderboard-format prediction file against a labelled split."""
+    """Score a leaderboard-format prediction file against a labelled split as the official scorer does: records
+    without a prediction count as wrong, with a warning (`strict`: an error)."""
+    from clue_runner.errors import official_scoring
+    from clue_runner.finetuned import labelled_split
+
     spec = get_task(task)
-    if split not in spec.splits:
-        raise ClueError(f"{spec.name} has no split {split!r} (splits: {', '.join(spec.splits)})")
-    if split in spec.test_splits:
-        raise ClueError(
-            f"{spec.name} {split}: test labels are not public; score a labelled split such as dev"
-        )
+    labelled_split(spec, split)
     path = Path(prediction_file)
     if not path.is_file():
         raise ClueError(f"prediction file not found: {path}")
     folder = task_data_dir(spec, data_dir)
     examples = read_splits(spec, folder, [split])[split]
-    return spec.score(spec.parse(path, examples), examples)
+    with official_scoring(strict):
+        predictions = spec.parse(path, examples)
+    return spec.score(predictions, examples)

@@ -534,12 +534,13 @@ def check_data_pinpoints(r: Runner) -> None:
         qa["answers"][0]["answer_start"] += 3
         (data / "dev.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
         proc = r.clue("check-data", "cmrc2018", "--data-dir", data)
-        need(proc.returncode == 1, f"exit {proc.returncode}, expected 1: {tail(proc)}")
-        hit = [line for line in out_text(proc).splitlines() if qa["id"] in line]
-        need(hit, f"no line names question {qa['id']}: {tail(proc)}")
+        # A quirk of the official files that the readers tolerate: a note naming the question, exit 0.
+        need(proc.returncode == 0, f"exit {proc.returncode}, expected 0 (a note): {tail(proc)}")
+        hit = [line for line in out_text(proc).splitlines() if qa["id"] in line and "note:" in line]
+        need(hit, f"no note names question {qa['id']}: {tail(proc)}")
         return hit[0].strip()[-150:]
 
-    r.check("check-data: wrong answer_start", "cmrc2018", cmrc)
+    r.check("check-data: wrong answer_start note", "cmrc2018", cmrc)
 
 
 def workflow(r: Runner, model: Path) -> None:
@@ -685,6 +686,141 @@ def workflow(r: Runner, model: Path) -> None:
         return ", ".join(out)
 
     r.check("validate: nested folder / old name", "workflow", validate_layout)
+
+
+def numbers(r: Runner, model: Path) -> None:
+    """Issue 10's done-when: recipes, a grid sweep's groups, scoring a checkpoint, per-example predictions,
+    official scoring of an incomplete CMRC2018 file, a CLUENER file with U+2028 in its text."""
+    base = r.work / "numbers"
+    root = base / "data"
+    for t in ("tnews", "cmrc2018", "cluener"):
+        gen.make_task(t, root / t, SEED + 2)
+
+    def values(proc: subprocess.CompletedProcess[str]) -> dict[str, str]:
+        # `clue config` prints YAML with a comment per value; read "  key: value  # source" lines by hand.
+        out = {}
+        for line in proc.stdout.splitlines():
+            m = re.match(r"^\s+(\w+): ([^#]+?)\s+#", line)
+            if m:
+                out.setdefault(m.group(1), m.group(2))
+        return out
+
+    def recipes() -> str:
+        paddle = r.clue("config", "tnews", "--model", "roberta-wwm-ext")
+        expect_rc(paddle, 0, "clue config")
+        v = values(paddle)
+        need(
+            float(v["lr"]) == 3e-5 and v["batch_size"] == "64",
+            f"paddlenlp: lr {v['lr']}, batch {v['batch_size']}",
+        )
+        bojone = r.clue("config", "tnews", "--model", "roberta-wwm-ext", "--recipe", "bojone")
+        expect_rc(bojone, 0, "clue config --recipe bojone")
+        b = values(bojone)
+        got = (b["optimizer"], float(b["lr"]), b["batch_size"], b["epochs"])
+        need(got == ("adafactor", 5e-4, "32", "10"), f"bojone: {got}")
+        return f"paddlenlp lr {v['lr']} batch {v['batch_size']}; bojone {got}"
+
+    r.check("config recipes paddlenlp / bojone", "numbers", recipes)
+
+    def grid() -> str:
+        sweep = base / "grid"
+        proc = r.clue(
+            "bench", "--tasks", "tnews", "--model", model, "--data-root", root, "--output-dir", sweep,
+            "--seeds", "1,2", "--grid", "train.lr=1e-4,3e-3", "--set", "train.max_steps=4", "--quiet",
+        )  # fmt: skip
+        expect_rc(proc, 0, "clue bench --grid")
+        rep = r.clue("report", sweep, "--format", "json")
+        expect_rc(rep, 0, "clue report")
+        summary = json.loads(rep.stdout)
+        groups = [(g["overrides"], g["n"], g["seeds"]) for g in summary["groups"]]
+        need(len(groups) == 2 and all(n == 2 and s == [1, 2] for _, n, s in groups), f"groups {groups}")
+        best = max(summary["groups"], key=lambda g: g["mean"])
+        need(summary["tasks"]["tnews"]["overrides"] == best["overrides"], "best group not named")
+        return f"groups {groups}; best {best['overrides']} mean {best['mean']}"
+
+    r.check("grid 2 lr x 2 seeds -> 2 groups", "numbers", grid)
+
+    run = base / "run"
+
+    def evaluate_model() -> str:
+        proc = r.clue(
+            "run", "tnews", "--model", model, "--data-dir", root / "tnews", "--output-dir", run,
+            "--set", "train.max_steps=6", "--log-samples", "--quiet",
+        )  # fmt: skip
+        expect_rc(proc, 0, "clue run --log-samples")
+        dev = read_json(run / "results.json")["metrics"]["dev"]["accuracy"]
+        again = r.clue(
+            "evaluate", "tnews", "--model", run / "best", "--data-dir", root / "tnews", "--json", "-q"
+        )
+        expect_rc(again, 0, "clue evaluate --model")
+        score = json.loads(again.stdout)["accuracy"]
+        need(abs(score - dev) < 1e-3, f"evaluate --model {score} vs run {dev}")
+        return f"run dev {dev:.4f}, evaluate --model {score:.4f}"
+
+    r.check("evaluate --model RUN/best", "numbers", evaluate_model)
+
+    def samples() -> str:
+        lines = read_jsonl(run / "predictions" / "dev.jsonl")
+        dev = read_jsonl(root / "tnews" / "dev.json")
+        need(len(lines) == len(dev), f"{len(lines)} lines for {len(dev)} dev records")
+        need(
+            all(x["gold"] == d["label"] for x, d in zip(lines, dev, strict=True)),
+            "gold labels differ from dev.json",
+        )
+        acc = 100 * sum(x["prediction"] == x["gold"] for x in lines) / len(lines)
+        score = read_json(run / "results.json")["metrics"]["dev"]["accuracy"]
+        need(abs(acc - score) < 1e-6, f"accuracy from the lines {acc} vs {score}")
+        return f"{len(lines)} lines, accuracy from them {acc:.4f} = run's"
+
+    r.check("predictions/dev.jsonl agrees", "numbers", samples)
+
+    def cmrc_unanswered() -> str:
+        doc = read_json(root / "cmrc2018" / "dev.json")
+        qas = [qa for a in doc["data"] for p in a["paragraphs"] for qa in p["qas"]]
+        kept = qas[: len(qas) * 2 // 3]
+        pred = base / "cmrc2018_predict.json"
+        pred.write_text(json.dumps({qa["id"]: qa["answers"][0]["text"] for qa in kept}, ensure_ascii=False))
+        proc = r.clue("evaluate", "cmrc2018", pred, "--data-dir", root / "cmrc2018", "--json")
+        expect_rc(proc, 0, "clue evaluate (unanswered questions)")
+        got = json.loads(proc.stdout)
+        # cmrc2018_evaluate.py: an unanswered question stays in the total with 0 EM and 0 F1.
+        want = round(100 * len(kept) / len(qas), 4)
+        need(got["em"] == want and got["f1"] == want, f"em/f1 {got['em']}/{got['f1']}, official {want}")
+        need(
+            f"{len(qas) - len(kept)} of {len(qas)} questions have no answer" in " ".join(proc.stderr.split()),
+            "no warning",
+        )
+        strict = r.clue("evaluate", "cmrc2018", pred, "--data-dir", root / "cmrc2018", "--strict")
+        need(strict.returncode == 2, f"--strict: exit {strict.returncode}")
+        return (
+            f"{len(qas) - len(kept)} of {len(qas)} unanswered: EM = F1 = {want} (official); --strict refuses"
+        )
+
+    r.check("cmrc2018 file with unanswered", "numbers", cmrc_unanswered)
+
+    def cluener_u2028() -> str:
+        data = base / "cluener-u2028"
+        shutil.copytree(root / "cluener", data)
+        records = read_jsonl(data / "test.json")
+        records[0]["text"] = records[0]["text"][:2] + "\u2028" + records[0]["text"][2:]
+        (data / "test.json").write_text(
+            "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in records), encoding="utf-8"
+        )
+        # bojone's layout: the whole test record plus "label", so the line holds the raw U+2028 too.
+        lines = [{**x, "label": {}} for x in records]
+        sub = base / "u2028" / "cluener_predict.json"
+        sub.parent.mkdir(parents=True, exist_ok=True)
+        sub.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+        need("\u2028" in sub.read_text(encoding="utf-8"), "no U+2028 in the file")
+        (base / "u2028-root").mkdir(exist_ok=True)
+        target = base / "u2028-root" / "cluener"
+        if not target.exists():
+            target.symlink_to(data)
+        proc = r.clue("validate", sub, "--data-root", base / "u2028-root")
+        expect_rc(proc, 0, "clue validate (U+2028 in a text)")
+        return f"{len(lines)} lines with a raw U+2028 in line 1: validate ok"
+
+    r.check("cluener U+2028 passes validate", "numbers", cluener_u2028)
 
 
 def _cells(bench: Any) -> list[dict[str, Any]]:
@@ -901,6 +1037,7 @@ def main(argv: list[str] | None = None) -> int:
             bad_input(r, model)
             check_data_pinpoints(r)
             workflow(r, model)
+            numbers(r, model)
             downloads(r, model)
     total = time.perf_counter() - t0
     (work / "acceptance.json").write_text(

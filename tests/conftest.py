@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,3 +79,20 @@ def assert_golden():  # type: ignore[no-untyped-def]
         assert text.encode("utf-8") == path.read_bytes(), f"output differs from {path}"
 
     return check
+
+
+def run_clue(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    """`python -m clue_runner ARGS` as a user runs it (wide COLUMNS so rich never wraps a line tests look for)."""
+    return subprocess.run(
+        [sys.executable, "-m", "clue_runner", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+@pytest.fixture(scope="session")
+def clue_cli():  # type: ignore[no-untyped-def]
+    """The `run_clue` helper, for tests that run the CLI in a subprocess."""
+    return run_clue

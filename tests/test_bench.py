@@ -60,7 +60,11 @@ class FakeRunner:
             shutil.rmtree(out)
         out.mkdir(parents=True)
         tree = config_mod.merged_dict(
-            task, list(kw["config_files"]), list(kw["sets"]), {"model": kw["model"], "seed": kw["seed"]}
+            task,
+            list(kw["config_files"]),
+            list(kw["sets"]),
+            {"model": kw["model"], "seed": kw["seed"]},
+            kw["recipe"],
         )
         results: dict[str, Any] = {
             "task": task,
@@ -116,6 +120,56 @@ def test_failures_are_recorded_and_the_sweep_goes_on(tmp_path: Path) -> None:
     assert all(c["overwrite"] for c in again.calls)
     assert [c.status for c in cells] == ["skipped", "completed", "completed", "skipped"]
     assert cells[0].score == 51.0  # a skipped cell still reports its score
+
+
+def test_parse_grid() -> None:
+    assert bench.parse_grid([]) == [{}]
+    points = bench.parse_grid(["train.lr=1e-5, 2e-5", "train.batch_size=16,32,16"])
+    assert points == [
+        {"train.lr": "1e-5", "train.batch_size": "16"},
+        {"train.lr": "1e-5", "train.batch_size": "32"},
+        {"train.lr": "2e-5", "train.batch_size": "16"},
+        {"train.lr": "2e-5", "train.batch_size": "32"},
+    ]
+    assert bench.grid_folder(points[1]) == "lr=1e-5_batch_size=32"
+    assert (
+        bench.grid_folder({"train.dropout": "0.1", "data.dropout": "0"}) == "train.dropout=0.1_data.dropout=0"
+    )
+    for bad, message in (("train.lr", "expected key=value"), ("train.lr=", "expected key=value")):
+        with pytest.raises(ClueError, match=message):
+            bench.parse_grid([bad])
+    with pytest.raises(ClueError, match="given twice"):
+        bench.parse_grid(["train.lr=1", "train.lr=2"])
+    with pytest.raises(ClueError, match="--seeds"):
+        bench.parse_grid(["seed=1,2"])
+
+
+def test_grid_cells_folders_restart_and_bad_keys(tmp_path: Path) -> None:
+    fake = FakeRunner(fail={("tnews", 2)})
+    grid = bench.parse_grid(["train.lr=1e-5,2e-5"])
+    out = tmp_path / "grid"
+    cells = bench.run_bench(["tnews"], "some-model", [1, 2], out, run=fake, progress=False, grid=grid)
+    assert [c.dir.relative_to(out).as_posix() for c in cells] == [
+        "tnews/lr=1e-5/seed1",
+        "tnews/lr=1e-5/seed2",
+        "tnews/lr=2e-5/seed1",
+        "tnews/lr=2e-5/seed2",
+    ]
+    assert fake.calls[2]["sets"] == ("train.lr=2e-5",) or list(fake.calls[2]["sets"]) == ["train.lr=2e-5"]
+    config = json.loads((out / "tnews" / "lr=2e-5" / "seed1" / "results.json").read_text())["config"]
+    assert config["train"]["lr"] == 2e-5
+    # Restart: only the failed cells (seed 2 of both points) run again.
+    again = FakeRunner()
+    bench.run_bench(["tnews"], "some-model", [1, 2], out, run=again, progress=False, grid=grid)
+    assert [(c["seed"], list(c["sets"])) for c in again.calls] == [
+        (2, ["train.lr=1e-5"]),
+        (2, ["train.lr=2e-5"]),
+    ]
+    with pytest.raises(ClueError, match="unknown config key 'train.lrr'"):
+        bench.run_bench(
+            ["tnews"], "m", [1], tmp_path / "bad", run=FakeRunner(), grid=bench.parse_grid(["train.lrr=1"])
+        )
+    assert not (tmp_path / "bad" / "tnews").exists()  # refused before any cell ran
 
 
 def test_interrupted_cell_is_rerun_next_time(tmp_path: Path) -> None:
@@ -262,3 +316,43 @@ def test_tiny_sweep_failed_cell_exit_status(tmp_path: Path, tiny_model: Path, da
     cells = {c["task"]: c for c in json.loads((out / "bench.json").read_text())["cells"]}
     assert cells["tnews"]["status"] == "completed"
     assert cells["afqmc"]["status"] == "failed" and "data folder not found" in cells["afqmc"]["error"]
+
+
+def test_tiny_grid_sweep_reports_one_group_per_point(
+    tmp_path: Path, tiny_model: Path, data_root: Path
+) -> None:
+    """The issue's done-when: a 2-lr x 2-seed grid reports two groups of n=2 and names the best."""
+    out = tmp_path / "grid"
+    args = [
+        "bench", "--tasks", "tnews", "--model", str(tiny_model), "--data-root", str(data_root),
+        "--output-dir", str(out), "--seeds", "1,2", "--grid", "train.lr=1e-4,5e-3", "--offline", "--quiet", *FAST,
+    ]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "clue_runner", *args], capture_output=True, text=True, timeout=600,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (out / "tnews").iterdir()) == ["lr=1e-4", "lr=5e-3"]
+    shown = subprocess.run(
+        [sys.executable, "-m", "clue_runner", "report", str(out), "--format", "json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    summary = json.loads(shown.stdout)
+    groups = summary["groups"]
+    assert [(g["overrides"], g["n"], g["seeds"]) for g in groups] == [
+        ({"train.lr": 0.0001}, 2, [1, 2]),
+        ({"train.lr": 0.005}, 2, [1, 2]),
+    ]
+    best = max(groups, key=lambda g: (g["mean"], g["n"]))
+    assert summary["tasks"]["tnews"]["overrides"] == best["overrides"]
+    assert summary["clue_score"] is None and "tnews" not in summary["missing"]
+    table = subprocess.run(
+        [sys.executable, "-m", "clue_runner", "report", str(out), "--format", "csv", "--all"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    configs = [line.split(",")[1] for line in table.stdout.splitlines()[1:3]]
+    assert configs[0] == f"lr={best['overrides']['train.lr']}" and sorted(configs) == [
+        "lr=0.0001",
+        "lr=0.005",
+    ]

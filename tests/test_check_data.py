@@ -82,15 +82,44 @@ def test_shifted_entity_span_is_pinpointed(task_data: Callable[[str], Path]) -> 
     assert found.startswith(f"{folder / 'dev.json'}:2: ") and "does not match the text" in found
 
 
-def test_wrong_answer_start_is_named_by_question_id(task_data: Callable[[str], Path]) -> None:
+def test_official_data_quirks_are_notes_not_problems(
+    task_data: Callable[[str], Path], tiny_model: Path
+) -> None:
+    """A wrong answer_start (recovered) and another annotator's answer absent from the context are quirks of the
+    official CMRC2018 files: named by question id as notes, exit 0; the reader's warning shows once."""
     folder = task_data("cmrc2018")
     doc = json.loads((folder / "dev.json").read_text(encoding="utf-8"))
     qa = doc["data"][0]["paragraphs"][0]["qas"][1]
     qa["answers"][0]["answer_start"] += 3
+    other = doc["data"][0]["paragraphs"][0]["qas"][0]
+    other["answers"].append({"text": "不在文中的答案", "answer_start": 0})
     (folder / "dev.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    found = problems("cmrc2018", folder)
-    assert len(found) == 1
-    assert found[0].startswith(f"{folder / 'dev.json'}:{qa['id']}: ") and "answer_start" in found[0]
+    report = check_task(get_task("cmrc2018"), folder)
+    assert report.ok and report.problems == []
+    notes = [str(n) for n in report.notes]
+    assert len(notes) == 2
+    assert any(n.startswith(f"{folder / 'dev.json'}:{qa['id']}: ") and "answer_start" in n for n in notes)
+    assert any(other["id"] in n and "does not occur in the context" in n for n in notes)
+    done = subprocess.run(
+        [sys.executable, "-m", "clue_runner", "check-data", "cmrc2018", "--data-dir", str(folder),
+         "--model", str(tiny_model), "--offline"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "300"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("note:") == 2 and "no problems found (2 note(s)" in done.stdout
+    assert done.stderr.count("answer_start that does not point") == 1  # read by several steps, warned once
+
+
+def test_answers_cut_by_max_answer_len_are_a_note(task_data: Callable[[str], Path], tokenizer: Any) -> None:
+    folder = task_data("cmrc2018")
+    uncapped = check_task(get_task("cmrc2018"), folder, tokenizer, config.load("cmrc2018"))
+    assert uncapped.notes == [] and config.load("cmrc2018").task["max_answer_len"] is None
+    capped = check_task(
+        get_task("cmrc2018"), folder, tokenizer, config.load("cmrc2018", sets=["task.max_answer_len=2"])
+    )
+    assert capped.ok
+    (note,) = [str(n) for n in capped.notes if "dev.json" in str(n)]
+    assert "longer than task.max_answer_len=2 tokens" in note and "task.max_answer_len=null" in note
 
 
 @pytest.mark.parametrize(

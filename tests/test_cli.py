@@ -159,12 +159,21 @@ def test_bad_input_names_file_and_line_and_writes_nothing(
     assert not out.exists()
 
 
-def test_missing_test_prediction_ids_in_evaluate(tmp_path: Path, task_data) -> None:
+def test_missing_prediction_ids_count_as_wrong_unless_strict(tmp_path: Path, task_data) -> None:
+    """As the official scorers: a record without a prediction is wrong, with a warning; --strict refuses."""
     data = task_data("tnews")
+    dev = [json.loads(line) for line in (data / "dev.json").read_text(encoding="utf-8").split("\n") if line]
     pred = tmp_path / "p.json"
-    pred.write_text(json.dumps({"id": 0, "label": "100"}) + "\n")
-    done = clue("evaluate", "tnews", str(pred), "--data-dir", str(data))
-    _assert_one_line_error(done, "p.json", "have no prediction")
+    pred.write_text(json.dumps({"id": 0, "label": dev[0]["label"]}) + "\n")
+    done = clue("evaluate", "tnews", str(pred), "--data-dir", str(data), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"accuracy": round(100 / len(dev), 4)}
+    warning = " ".join(done.stderr.split())
+    assert (
+        f"{len(dev) - 1} of {len(dev)} records have no prediction" in warning and "count as wrong" in warning
+    )
+    strict = clue("evaluate", "tnews", str(pred), "--data-dir", str(data), "--strict")
+    _assert_one_line_error(strict, "p.json", "have no prediction")
 
 
 def test_refuses_non_empty_output_dir(tmp_path: Path, tiny_model: Path, task_data) -> None:

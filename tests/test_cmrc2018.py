@@ -235,7 +235,7 @@ def test_default_config_is_the_published_recipe(tokenizer: Any) -> None:
     assert cfg.train.eval_every is None and cfg.data.max_len == 512
     assert cfg.task == {
         "doc_stride": 128,
-        "max_answer_len": 50,
+        "max_answer_len": None,
         "max_question_len": 64,
         "segment_ids": "zero",
     }

@@ -36,6 +36,7 @@ def write_run(
     steps: int = 300,
     train_s: float = 60.0,
     tokens_per_s: float = 5000.0,
+    config: dict[str, Any] | None = None,
 ) -> Path:
     """A results.json as the runner writes it (only the keys the report reads, plus a few it must ignore)."""
     run = folder / task / f"seed{seed}"
@@ -51,6 +52,8 @@ def write_run(
         "main_metric": main,
         "started_at": "2026-01-01T00:00:00+00:00",
     }
+    if config is not None:
+        results["config"] = {"seed": seed, "model": model, **config}
     if status == "completed":
         assert dev is not None
         results.update(
@@ -103,11 +106,42 @@ def test_statistics_and_clue_score(sweep: Path) -> None:
     assert cmnli["in_clue_score"] is False and cmnli["n"] == 1 and cmnli["std"] is None
     ocnli = summary["tasks"]["ocnli"]
     assert ocnli["n"] == 0 and ocnli["unfinished"] == 1 and ocnli["mean"] is None
-    # CLUE score: tnews, afqmc, cmrc2018 (EM) only: CMNLI is off the 1.1 board, OCNLI has no completed run.
+    # Scored tasks: tnews, afqmc, cmrc2018 (EM) only: CMNLI is off the 1.1 board, OCNLI has no completed run.
+    # A partial set gets no CLUE score: the report names the missing tasks instead.
     assert summary["clue_tasks"] == ["afqmc", "tnews", "cmrc2018"]
-    assert summary["clue_score"] == pytest.approx((56.75 + 73.5 + 69.0) / 3, abs=1e-4)
+    assert summary["clue_score"] is None
     assert summary["complete"] is False
     assert "ocnli" in summary["missing"] and "cmnli" not in summary["missing"]
+
+
+def _lr(lr: float, batch: int = 32) -> dict[str, Any]:
+    return {"train": {"lr": lr, "batch_size": batch, "log_every": 10}, "data": {"max_len": 128}}
+
+
+def test_runs_with_different_configs_are_never_pooled(tmp_path: Path) -> None:
+    """The report that pooled lr 1e-4 and 5e-5 runs into one row 'n=3, seeds [1, 1, 2]' must keep them apart."""
+    write_run(tmp_path / "a", "tnews", 1, {"accuracy": 50.0}, config=_lr(1e-4))
+    write_run(tmp_path / "a", "tnews", 2, {"accuracy": 52.0}, config=_lr(1e-4))
+    write_run(tmp_path / "b", "tnews", 1, {"accuracy": 56.0}, config=_lr(5e-5))
+    # log_every cannot change a score: a run differing only there joins its group.
+    write_run(
+        tmp_path / "c",
+        "tnews",
+        3,
+        {"accuracy": 51.0},
+        config={**_lr(1e-4), "train": {**_lr(1e-4)["train"], "log_every": 1}},
+    )
+    summary = report.summarize(report.find_runs([tmp_path]))
+    groups = {g["overrides"]["train.lr"]: g for g in summary["groups"]}
+    assert set(groups) == {1e-4, 5e-5} and all(set(g["overrides"]) == {"train.lr"} for g in groups.values())
+    assert (groups[1e-4]["n"], groups[1e-4]["seeds"], groups[1e-4]["mean"]) == (3, [1, 2, 3], 51.0)
+    assert (groups[5e-5]["n"], groups[5e-5]["seeds"]) == (1, [1])
+    best = summary["tasks"]["tnews"]
+    assert best["overrides"] == {"train.lr": 5e-5} and best["mean"] == 56.0 and best["groups"] == 2
+    header, body = report.rows(summary)
+    assert [r[:2] for r in body[:-1]] == [["tnews", "best of 2: lr=5e-05"]]
+    header, body = report.rows(summary, every_group=True)
+    assert [(r[1], r[header.index("n")]) for r in body[:-1]] == [("lr=5e-05", "1"), ("lr=0.0001", "3")]
 
 
 def test_complete_when_every_leaderboard_task_is_present(tmp_path: Path) -> None:
@@ -131,7 +165,8 @@ def test_every_task_figure_is_its_board_metric(tmp_path: Path) -> None:
     cluener = summary["tasks"]["cluener"]
     assert cluener["metric"] == "macro_f1" and cluener["mean"] == 71.0
     assert cluener["metrics"]["f1"]["mean"] == 81.0 and cluener["metrics"]["f1_address"]["mean"] == 60.0
-    assert summary["clue_score"] == pytest.approx((56.0 + 71.0) / 2)
+    assert summary["clue_score"] is None  # partial: no CLUE score
+    assert summary["tasks"]["tnews"]["mean"] == 56.0
     header, body = report.rows(summary)
     row = dict(zip(header, next(r for r in body if r[0] == "cluener"), strict=True))
     assert row["metric"] == "macro_f1" and row["mean"] == "71.00"

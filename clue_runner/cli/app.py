@@ -46,12 +46,29 @@ def _root(
     setup_logging(verbose)
 
 
+class OncePerCommand(logging.Filter):
+    """Show each distinct message once: a file read by several steps of one command warns once, not per read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[int, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.levelno, record.getMessage())
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
 def setup_logging(verbose: bool = False) -> None:
     from rich.logging import RichHandler
 
     log = logging.getLogger("clue_runner")
     if not log.handlers:
-        log.addHandler(RichHandler(console=err_console, show_path=False, show_time=False, markup=False))
+        handler = RichHandler(console=err_console, show_path=False, show_time=False, markup=False)
+        handler.addFilter(OncePerCommand())
+        log.addHandler(handler)
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
     if not verbose:
         # Library chatter (newly initialised head weights, tokenizer notes) buries the progress output.

@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from clue_runner.cli.app import CONFIG_OPT, SET_OPT, app, console, fail
+from clue_runner.cli.app import CONFIG_OPT, SET_OPT, app, console, err_console, fail
 
 DATA_DIR_OPT = typer.Option(
     None,
@@ -55,20 +56,70 @@ def models_cmd() -> None:
     console.print(table)
 
 
+LOG_SAMPLES_OPT = typer.Option(
+    False,
+    "--log-samples",
+    help="Also write <out>/predictions/<split>.jsonl: one line per example with its inputs, gold (labelled "
+    "splits), prediction and the head's probabilities or scores.",
+)
+
+
+RECIPE_OPT = typer.Option(
+    "paddlenlp",
+    "--recipe",
+    help="Published recipe for the task and model: paddlenlp | bojone | clue (see `clue recipes`).",
+)
+
+
 @app.command("config")
 def config_cmd(
     task: str = typer.Argument(..., help="Task name (see `clue tasks`)."),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="The model whose recipe row applies [default: config `model`]."
+    ),
+    recipe: str = RECIPE_OPT,
     config: list[Path] = CONFIG_OPT,
     set_: list[str] = SET_OPT,
+    plain: bool = typer.Option(False, "--plain", help="YAML only, without the comments naming each source."),
 ) -> None:
-    """Print the merged configuration for TASK as YAML (base < task < --config < --set)."""
+    """Print the configuration a run of TASK would use, as YAML, each value commented with the layer that set it.
+
+    Layers: base < task < recipe < --config < --set < --model.
+    """
     from clue_runner import config as cfg_mod
     from clue_runner.registry import get_task
 
     spec = get_task(task)
-    tree = cfg_mod.merged_dict(spec.name, list(config or []), list(set_ or []))
+    tree, sources, layer = cfg_mod.merged_with_sources(
+        spec.name, list(config or []), list(set_ or []), {"model": model}, recipe
+    )
     cfg_mod.build(tree)  # value checks
-    sys.stdout.write(cfg_mod.to_yaml(tree))
+    if layer is not None and layer.note:
+        err_console.print(f"note: {escape(layer.note)}", soft_wrap=True)
+    sys.stdout.write(cfg_mod.to_yaml(tree) if plain else cfg_mod.to_commented_yaml(tree, sources))
+
+
+@app.command("recipes")
+def recipes_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON list instead of a table."),
+) -> None:
+    """List the published recipes `--recipe` accepts (files in configs/recipes/, copy one to start your own)."""
+    from clue_runner.recipes import describe_recipes
+
+    recipes = describe_recipes()
+    if as_json:
+        sys.stdout.write(json.dumps(recipes, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title="Recipes: configs/recipes/<recipe>.yaml")
+    for col in ("recipe", "what", "models with their own row"):
+        table.add_column(col, overflow="fold")
+    for r in recipes:
+        models = ", ".join(r["models"]) or "all models alike"
+        if r["fallback_model"]:
+            models += f" (others: the {r['fallback_model']} row)"
+        table.add_row(r["name"] + (" (default)" if r["default"] else ""), r["title"], models)
+    console.print(table)
+    console.print("the values for one task and model: clue config TASK --model M --recipe R")
 
 
 @app.command("tiny-model")
@@ -106,6 +157,7 @@ def run_cmd(
         None, "--output-dir", "-o", help="Run folder [default: runs/<task>/<model>/<UTC time>-<id>]."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty --output-dir."),
+    recipe: str = RECIPE_OPT,
     config: list[Path] = CONFIG_OPT,
     set_: list[str] = SET_OPT,
     seed: int | None = typer.Option(None, "--seed", help="Random seed [default: config `seed`]."),
@@ -116,6 +168,7 @@ def run_cmd(
         False, "--download", help="Download the task's data first when it is missing."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    log_samples: bool = LOG_SAMPLES_OPT,
 ) -> None:
     """Fine-tune on TASK, score dev, predict the test set(s) and write leaderboard files + results.json."""
     from clue_runner.runner import run_task
@@ -128,10 +181,12 @@ def run_cmd(
         config_files=list(config or []),
         sets=list(set_ or []),
         seed=seed,
+        recipe=recipe,
         overwrite=overwrite,
         offline=offline,
         download=download,
         progress=not quiet,
+        log_samples=log_samples,
     )
     if not outcome.main_process:
         return
@@ -154,45 +209,124 @@ def run_cmd(
 @app.command("predict")
 def predict_cmd(
     task: str = typer.Argument(..., help="Task name."),
-    run: Path = typer.Option(..., "--run", "-r", help="A `clue run` folder (its best/ model is used)."),
+    run: Path | None = typer.Option(
+        None, "--run", "-r", help="A `clue run` folder: its best/ model and its config are used."
+    ),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Or any fine-tuned checkpoint: a run's best/, a local folder or a hub id (needs --output-dir).",
+    ),
     data_dir: Path | None = DATA_DIR_OPT,
     output_dir: Path | None = typer.Option(
         None, "--output-dir", "-o", help="Where to write [default: RUN/submission]."
     ),
+    config: list[Path] = CONFIG_OPT,
+    set_: list[str] = SET_OPT,
+    log_samples: bool = LOG_SAMPLES_OPT,
     offline: bool = typer.Option(False, "--offline", help="Never touch the network."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
-    """Write the leaderboard file(s) for every test split present, from a saved run's best model."""
+    """Write the leaderboard file(s) for every test split present, from a saved run or any fine-tuned checkpoint.
+
+    A checkpoint's labels must be the task's (matched by name through its config.json id2label).
+    """
+    from clue_runner.finetuned import predict_checkpoint
     from clue_runner.modeling import set_offline
     from clue_runner.runner import predict_run
 
+    if (run is None) == (model is None):
+        raise fail("give either --run RUN_FOLDER or --model CHECKPOINT")
     if offline:
         set_offline()
-    written = predict_run(task, run, data_dir, output_dir, progress=not quiet)
-    out = output_dir or run / "submission"
+    if run is not None:
+        out = output_dir or run / "submission"
+        if config or set_:
+            raise fail("--config/--set apply to --model; a --run uses its own config.yaml")
+        written = predict_run(task, run, data_dir, output_dir, progress=not quiet, log_samples=log_samples)
+    else:
+        assert model is not None
+        if output_dir is None:
+            raise fail("--model needs --output-dir: the folder to write the leaderboard files into")
+        out = output_dir
+        written = predict_checkpoint(
+            task, model, out, data_dir, list(config or []), list(set_ or []),
+            samples_dir=out if log_samples else None, progress=not quiet,
+        )  # fmt: skip
     for name, count in written.items():
         console.print(f"leaderboard file: {out / name} ({count} records)")
+    if log_samples:
+        console.print(f"per-example predictions: {(run or out) / 'predictions'}")
 
 
 @app.command("evaluate")
 def evaluate_cmd(
     task: str = typer.Argument(..., help="Task name."),
-    pred_file: Path = typer.Argument(..., help="Predictions in the task's leaderboard format."),
+    pred_file: Path | None = typer.Argument(
+        None, help="Predictions in the task's leaderboard format (or use --model)."
+    ),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Score a fine-tuned checkpoint instead (a run's best/, a local folder, a hub id), without training.",
+    ),
     data_dir: Path | None = DATA_DIR_OPT,
     split: str = typer.Option("dev", "--split", help="Labelled split to score against."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object {metric: percent}."),
+    strict: bool = typer.Option(
+        False, "--strict", help="Refuse a prediction file that misses records (default: they count as wrong)."
+    ),
+    config: list[Path] = CONFIG_OPT,
+    set_: list[str] = SET_OPT,
+    log_samples: bool = LOG_SAMPLES_OPT,
+    output_dir: Path | None = typer.Option(
+        None,
+        "--output-dir",
+        "-o",
+        help="Where --log-samples writes predictions/ [default: the run folder of a run's best/].",
+    ),
+    offline: bool = typer.Option(False, "--offline", help="Never touch the network."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
-    """Score a leaderboard-format prediction file against a labelled split (percent, like the leaderboard).
+    """Score a prediction file, or a fine-tuned checkpoint, against a labelled split (percent, like the leaderboard).
 
-    Records are matched by `id` = 0-based line index (or the records' own ids where the file uses them).
+    A prediction file is scored as the official scorers score it: records are matched by `id` (0-based line
+    index, or the records' own ids), and missing or unanswered records count as wrong, with a warning.
     """
+    from clue_runner.finetuned import evaluate_checkpoint, run_folder_of
     from clue_runner.runner import evaluate_file
 
-    metrics = evaluate_file(task, pred_file, data_dir, split)
+    if (pred_file is None) == (model is None):
+        raise fail("give either a prediction file or --model CHECKPOINT")
+    if model is not None:
+        if offline:
+            from clue_runner.modeling import set_offline
+
+            set_offline()
+        samples_dir = None
+        if log_samples:
+            samples_dir = output_dir or run_folder_of(model)
+            if samples_dir is None:
+                raise fail("--log-samples needs --output-dir unless --model is a run's best/ folder")
+        metrics = evaluate_checkpoint(
+            task, model, data_dir, split, list(config or []), list(set_ or []),
+            samples_dir=samples_dir, progress=not quiet and not as_json,
+        )  # fmt: skip
+        title = f"{task} {split}: {model}"
+        if samples_dir is not None and not as_json:
+            console.print(f"per-example predictions: {samples_dir / 'predictions' / (split + '.jsonl')}")
+    else:
+        assert pred_file is not None
+        if log_samples or config or set_:
+            raise fail("--log-samples, --config and --set apply to --model")
+        metrics = evaluate_file(task, pred_file, data_dir, split, strict=strict)
+        title = f"{task} {split}: {pred_file}"
     if as_json:
         sys.stdout.write(json.dumps({k: round(v, 4) for k, v in metrics.items()}) + "\n")
         return
-    table = Table(title=f"{task} {split}: {pred_file}")
+    table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in metrics.items():

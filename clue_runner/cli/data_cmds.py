@@ -237,10 +237,15 @@ def _print_report(report: Any) -> None:
     console.print(table)
     if report.extra_files:
         console.print(f"other files: {', '.join(report.extra_files)}")
+    for note in report.notes:
+        err_console.print(
+            f"[yellow]note:[/] {escape(str(note))} (tolerated, as the official loaders do)", soft_wrap=True
+        )
     for problem in report.problems:
         err_console.print(f"[red]problem:[/] {escape(str(problem))}", soft_wrap=True)
     if report.ok:
-        console.print("[green]no problems found[/]")
+        notes = f" ({len(report.notes)} note(s) on quirks of the data)" if report.notes else ""
+        console.print(f"[green]no problems found[/]{notes}")
     else:
         err_console.print(f"[bold red]{len(report.problems)} problem(s) found[/]")
 

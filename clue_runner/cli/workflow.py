@@ -36,6 +36,13 @@ def _score(cell: Cell) -> str:
     return f"{cell.score:.2f}" if cell.score is not None else "–"
 
 
+def _name(cell: Cell) -> str:
+    """The task, and the grid point where there is one: `tnews lr=2e-5 batch_size=32`."""
+    from clue_runner.bench import grid_folder
+
+    return f"{cell.task} {grid_folder(cell.grid).replace('_', ' ')}".strip()
+
+
 @app.command("bench")
 def bench_cmd(
     tasks: str = typer.Option(
@@ -51,16 +58,26 @@ def bench_cmd(
     output_dir: Path = typer.Option(
         Path("runs/bench"), "--output-dir", "-o", help="Sweep folder; cells go to <out>/<task>/seed<k>/."
     ),
+    recipe: str = typer.Option(
+        "paddlenlp", "--recipe", help="Published recipe every cell starts from (see `clue recipes`)."
+    ),
     config: list[Path] = CONFIG_OPT,
     set_: list[str] = SET_OPT,
+    grid: list[str] = typer.Option(
+        None,
+        "--grid",
+        "-g",
+        help="Search a config key over values, e.g. --grid train.lr=1e-5,2e-5 (repeatable: every combination; "
+        "cells go to <out>/<task>/lr=1e-5_.../seed<k>/).",
+    ),
     offline: bool = typer.Option(False, "--offline", help="Never touch the network."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-cell progress bars."),
 ) -> None:
-    """Run every (task, seed) cell as a `clue run`; re-running skips completed cells and retries the rest.
+    """Run every (task, grid point, seed) cell as a `clue run`; re-running skips completed cells, retries the rest.
 
     Works under `accelerate launch -m clue_runner bench ...` too: cells run in this process.
     """
-    from clue_runner.bench import is_main_process, parse_seeds, parse_tasks, run_bench
+    from clue_runner.bench import is_main_process, parse_grid, parse_seeds, parse_tasks, run_bench
 
     main = is_main_process()
 
@@ -68,13 +85,13 @@ def bench_cmd(
         if not main:
             return
         if cell.status == "running":
-            err_console.print(f"[bold]{cell.task}[/] seed {cell.seed}: running -> {escape(str(cell.dir))}")
+            err_console.print(f"[bold]{_name(cell)}[/] seed {cell.seed}: running -> {escape(str(cell.dir))}")
         else:
             detail = (
                 f"{cell.metric} {_score(cell)}" if cell.status == "completed" else escape(str(cell.error))
             )
             err_console.print(
-                f"[bold]{cell.task}[/] seed {cell.seed}: {cell.status} ({detail}, {cell.seconds:.0f} s)"
+                f"[bold]{_name(cell)}[/] seed {cell.seed}: {cell.status} ({detail}, {cell.seconds:.0f} s)"
             )
 
     cells = run_bench(
@@ -88,6 +105,8 @@ def bench_cmd(
         offline=offline,
         progress=not quiet,
         on_cell=on_cell,
+        recipe=recipe,
+        grid=parse_grid(list(grid or [])),
     )
     if not main:
         return
@@ -97,7 +116,7 @@ def bench_cmd(
     style = {"completed": "green", "skipped": "cyan", "failed": "red"}
     for cell in cells:
         table.add_row(
-            cell.task,
+            escape(_name(cell)),
             str(cell.seed),
             f"[{style.get(cell.status, 'white')}]{cell.status}[/]",
             cell.metric or "",
@@ -130,22 +149,38 @@ def report_cmd(
         "--plot",
         help="Write a PNG: learning curves for one run, else per-task scores vs published ones.",
     ),
+    every_group: bool = typer.Option(
+        False, "--all", help="One row per configuration (e.g. each grid point), not only each task's best."
+    ),
+    errors: bool = typer.Option(
+        False,
+        "--errors",
+        help="For one run made with --log-samples: the confusion matrix (classification, choice) or per-type "
+        "errors (CLUENER) on dev, and the most confident wrong examples.",
+    ),
 ) -> None:
-    """Per-task mean/std/min/max over seeds, other metrics, steps, time and throughput, and the CLUE score."""
+    """Mean/std/min/max over seeds per (task, configuration), the best configuration per task, the CLUE score.
+
+    Runs are pooled only when their configurations agree apart from the seed; configurations are labelled by
+    the keys that differ. The CLUE score needs every CLUE 1.1 task; a partial set names the missing ones.
+    """
     from clue_runner import report
 
     if fmt not in report.FORMATS:
         raise fail(f"unknown --format {fmt!r}; choose one of {', '.join(report.FORMATS)}")
+    if errors:
+        _print_errors(paths, fmt)
+        return
     runs = report.find_runs(paths)
     summary = report.summarize(runs, compare)
     if fmt == "json":
         sys.stdout.write(report.render_json(summary))
     elif fmt == "markdown":
-        sys.stdout.write(report.render_markdown(summary))
+        sys.stdout.write(report.render_markdown(summary, every_group))
     elif fmt == "csv":
-        sys.stdout.write(report.render_csv(summary))
+        sys.stdout.write(report.render_csv(summary, every_group))
     else:
-        console.print(report.render_rich(summary))
+        console.print(report.render_rich(summary, every_group))
     if plot is not None:
         if len(runs) == 1:
             report.plot_curves(runs[0][0], runs[0][1], plot)
@@ -153,6 +188,59 @@ def report_cmd(
         else:
             report.plot_scores(summary, plot, compare or "bojone")
             err_console.print(f"wrote score plot to {escape(str(plot))}")
+
+
+def _print_errors(paths: list[Path], fmt: str) -> None:
+    import json
+
+    from clue_runner.registry import get_task
+    from clue_runner.results import read_results
+    from clue_runner.samples import PREDICTIONS_DIR, error_report, read_samples
+
+    if len(paths) != 1:
+        raise fail("--errors reads one run folder")
+    run = paths[0]
+    results = read_results(run)
+    samples = run / PREDICTIONS_DIR / "dev.jsonl"
+    if results is None or not samples.is_file():
+        raise fail(
+            f"{run}: no {PREDICTIONS_DIR}/dev.jsonl; make it with `clue run ... --log-samples` or "
+            f"`clue evaluate TASK --model {run}/best --log-samples`"
+        )
+    task = get_task(str(results["task"]))
+    found = error_report(task, read_samples(samples))
+    if fmt == "json":
+        sys.stdout.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")
+        return
+    console.print(f"{task.name} dev: {found['wrong']} of {found['examples']} examples wrong ({samples})")
+    if "confusion" in found:
+        matrix = found["confusion"]
+        table = Table(title="confusion matrix (rows: gold, columns: predicted)")
+        table.add_column("gold")
+        for name in matrix["labels"]:
+            table.add_column(escape(name), justify="right")
+        for gold, row in zip(matrix["labels"], matrix["rows"], strict=True):
+            cells = []
+            for predicted, count in zip(matrix["labels"], row, strict=True):
+                text = str(count) if count else "·"
+                cells.append(f"[bold]{text}[/]" if predicted == gold else text)  # the diagonal: right answers
+            table.add_row(escape(gold), *cells)
+        console.print(table)
+    if "types" in found:
+        table = Table(title="entity strings per type (official scorer view)")
+        for col in ("type", "gold", "predicted", "missed", "spurious"):
+            table.add_column(col, justify="left" if col == "type" else "right")
+        for kind, c in found["types"].items():
+            table.add_row(kind, *(str(c.get(k, 0)) for k in ("gold", "predicted", "missed", "spurious")))
+        console.print(table)
+    worst = Table(title="most confident wrong examples")
+    for col in ("index", "input", "gold", "prediction"):
+        worst.add_column(col, overflow="fold")
+    for line in found["worst"]:
+        shown = json.dumps(line["input"], ensure_ascii=False)
+        gold, predicted = (json.dumps(line[k], ensure_ascii=False) for k in ("gold", "prediction"))
+        worst.add_row(str(line["index"]), escape(shown[:200]), escape(gold), escape(predicted))
+    console.print(worst)
 
 
 def _print_validation(validation: Validation, title: str, show_source: bool = False) -> None:

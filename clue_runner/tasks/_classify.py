@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from clue_runner.data import field, iter_jsonl, label_field
-from clue_runner.errors import ClueError, DataError, missing_predictions
+from clue_runner.errors import ClueError, DataError, tolerate_missing
 from clue_runner.metrics import accuracy
 from clue_runner.tasks.base import Features, Task, gold_labels
 
@@ -233,10 +233,8 @@ def parse_jsonl(
         keys = [o for o in own if o is not None]
     scored = sorted({k: lines[k] for k in keys if k in lines}.items(), key=lambda item: item[1][0])
     by_id = {k: prediction_label(record, labels, path, line) for k, (line, record) in scored}
-    missing = [k for k in keys if k not in by_id]
-    if missing:
-        raise missing_predictions(path, missing, len(keys), counted)
-    return [by_id[k] for k in keys]
+    tolerate_missing(path, [k for k in keys if k not in by_id], len(keys), counted)
+    return [by_id.get(k, "") for k in keys]  # "" (no label) only for a record `clue evaluate` counts as wrong
 
 
 def text(record: dict[str, Any], name: str, path: Path, line: int) -> str:

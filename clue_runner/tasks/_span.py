@@ -69,6 +69,14 @@ def _positive(cfg_task: dict[str, Any], key: str, default: int) -> int:
     return value
 
 
+def answer_cap(cfg_task: dict[str, Any]) -> int | None:
+    """`task.max_answer_len`: the longest answer in tokens the head may return, or None for no cap beyond the
+    window (bojone; the default). PaddleNLP caps at 50 tokens."""
+    if cfg_task.get("max_answer_len") is None:
+        return None
+    return _positive(cfg_task, "max_answer_len", 0)
+
+
 def encode_windows(
     questions: Sequence[str],
     contexts: Sequence[str],
@@ -141,12 +149,12 @@ def encode_windows(
 
 
 def decode_best(
-    outputs: Sequence[Any], features: Features, contexts: Sequence[str], max_answer_len: int
+    outputs: Sequence[Any], features: Features, contexts: Sequence[str], max_answer_len: int | None
 ) -> list[str]:
     """Per example, the text of the best-scoring window's span, sliced from the original context.
 
     A feature output is (start_token, end_token, score); (0, 0) means the window has no answer. Spans the
-    head could not return (outside the context, reversed, longer than `max_answer_len`) are ignored, so a gold
+    head could not return (outside the context, reversed, longer than `max_answer_len` if set) are ignored, so a gold
     round trip counts exactly what prediction can reach. An example with no usable span gets "".
     """
     best: list[tuple[float, str] | None] = [None] * len(contexts)
@@ -155,7 +163,7 @@ def decode_best(
         i, j = start - window.first, end - window.first
         if (
             not 0 <= i <= j < len(window.offsets)
-            or j - i + 1 > max_answer_len
+            or (max_answer_len is not None and j - i + 1 > max_answer_len)
             or math.isnan(score)
             or score == -math.inf
         ):

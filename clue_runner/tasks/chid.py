@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from clue_runner.data import count_lines, field, iter_jsonl, read_json
-from clue_runner.errors import ClueError, DataError, listed, missing_predictions
+from clue_runner.errors import ClueError, DataError, listed, tolerate_missing
 from clue_runner.metrics import accuracy
 from clue_runner.subset import choose, dump_json, join_lines, read_lines
 from clue_runner.tasks import _choice as K
@@ -200,16 +200,15 @@ def parse(path: Path, examples: Sequence[Blank]) -> list[int]:
     if not isinstance(doc, dict):
         raise DataError(path, "expected one JSON object {blank: candidate index}")
     missing = [ex.key for ex in examples if ex.key not in doc]
-    if missing:
-        raise missing_predictions(path, missing, len(examples), "blanks", ids="")
+    tolerate_missing(path, missing, len(examples), "blanks", ids="")
     for ex in examples:
-        value = doc[ex.key]
+        value = doc.get(ex.key, 0)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < NUM_CANDIDATES:
             raise DataError(path, f"value must be a candidate index 0..9, got {value!r}", ex.key)
-    extra = len(doc) - len(examples)
+    extra = len(set(doc) - {ex.key for ex in examples})
     if extra:
         log.warning("%s: %d predictions for blanks not in the split were ignored", path, extra)
-    return [int(doc[ex.key]) for ex in examples]
+    return [int(doc.get(ex.key, -1)) for ex in examples]  # -1: unanswered, counted wrong
 
 
 def submission_check(path: Path, examples: Sequence[Blank], predictions: Sequence[int] | None) -> list[str]:

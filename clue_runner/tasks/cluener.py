@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clue_runner.data import field, iter_jsonl
-from clue_runner.errors import DataError, missing_predictions
+from clue_runner.errors import DataError, lenient_scoring, tolerate_missing
 from clue_runner.metrics.ner import ENTITY_TYPES, entity_scores, leaderboard_scores
 from clue_runner.tasks import _ner
 from clue_runner.tasks._ner import EncodeLosses, Entities
@@ -132,8 +132,9 @@ def render(predictions: Sequence[Entities], examples: Sequence[NerExample]) -> s
 def parse(path: Path, examples: Sequence[NerExample]) -> list[Entities]:
     """Read a cluener_predict.json back, matched by id; spans are checked against the examples' texts.
 
-    A missing, duplicate or unknown id is an error (the official scorer pairs lines by order and would silently
-    score a short or reordered file).
+    A duplicate or unknown id is an error (the official scorer pairs lines by order and would silently score a
+    reordered file); so is a missing id, except under `errors.official_scoring`, where the record counts as
+    having no entities and spans are not checked (the leaderboard macro F1 compares entity strings only).
     """
     by_id: dict[str, tuple[int, Any]] = {}
     for line, record in iter_jsonl(path):
@@ -151,11 +152,11 @@ def parse(path: Path, examples: Sequence[NerExample]) -> list[Entities]:
             f"{len(unknown)} predictions for ids not in the test set (first: {first!r})",
             by_id[first][0],
         )
-    missing = [k for k in keys if k not in by_id]
-    if missing:
-        raise missing_predictions(path, missing, len(keys), "records")
+    tolerate_missing(path, [k for k in keys if k not in by_id], len(keys), "records")
+    # The official scorer compares entity strings only: when scoring, spans need not match the text.
+    check_spans = not lenient_scoring()
     return [
-        _ner.parse_label(by_id[k][1], ex.text, LABELS, path, by_id[k][0])
+        _ner.parse_label(by_id[k][1], ex.text, LABELS, path, by_id[k][0], check_spans) if k in by_id else {}
         for k, ex in zip(keys, examples, strict=True)
     ]
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from clue_runner.checksums import Digest, TaskChecksums
 from clue_runner.data import field, read_json
-from clue_runner.errors import ClueError, DataError, missing_predictions
+from clue_runner.errors import ClueError, DataError, tolerate_missing
 from clue_runner.metrics.cmrc import cmrc_scores
 from clue_runner.subset import choose, dump_json
 from clue_runner.tasks import _span as S
@@ -35,7 +35,6 @@ log = logging.getLogger("clue_runner")
 
 FILES = {"train": ("train.json",), "dev": ("dev.json",), "test": ("test.json",), "trial": ("trial.json",)}
 SUBMISSION = "cmrc2018_predict.json"
-MAX_ANSWER_LEN = 50
 
 
 @dataclass(frozen=True)
@@ -183,8 +182,7 @@ def encode(examples: Sequence[QAExample], tokenizer: Any, cfg: Any) -> Features:
 
 def decode(outputs: Sequence[Any], features: Features, examples: Sequence[QAExample], cfg: Any) -> list[str]:
     """One answer per question: the best window's span, sliced from the original context ("" if none)."""
-    limit = cfg.task.get("max_answer_len", MAX_ANSWER_LEN)
-    return S.decode_best(outputs, features, [ex.context for ex in examples], int(limit))
+    return S.decode_best(outputs, features, [ex.context for ex in examples], S.answer_cap(cfg.task))
 
 
 def _labelled(examples: Sequence[QAExample]) -> None:
@@ -215,12 +213,12 @@ def parse(path: Path, examples: Sequence[QAExample]) -> list[str]:
         if not isinstance(text, str):
             raise DataError(path, f"answer must be a string, got {text!r}", qid)
     missing = [ex.qid for ex in examples if ex.qid not in doc]
-    if missing:
-        raise missing_predictions(path, missing, len(examples), "questions", lacking="answer", ids="")
-    extra = len(doc) - len(examples)
+    tolerate_missing(path, missing, len(examples), "questions", lacking="answer", ids="")
+    extra = len(set(doc) - {ex.qid for ex in examples})
     if extra:
         log.warning("%s: %d answers for question ids not in the split were ignored", path, extra)
-    return [doc[ex.qid] for ex in examples]
+    # An unanswered question scores 0 EM and 0 F1 (cmrc2018_evaluate.py counts it in the total).
+    return [doc.get(ex.qid, "") for ex in examples]
 
 
 def subset(
