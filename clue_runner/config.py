@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import math
+import re
+import reprlib
 from dataclasses import dataclass, field, fields, is_dataclass
 from importlib import resources
 from pathlib import Path
@@ -71,10 +73,48 @@ class RunConfig:
 PRECISIONS = ("auto", "no", "fp16", "bf16")
 OPTIMIZERS = ("adamw", "adafactor")
 SCHEDULES = ("linear", "constant")
+# Other words for a value, stored as the value itself: what people write for "no mixed precision".
+_ALIASES: dict[str, dict[str, str]] = {"train.precision": {"off": "no", "fp32": "no"}}
+SEED_LIMIT = 2**32  # numpy's and accelerate's set_seed take [0, 2**32)
+
+# YAML 1.1 words PyYAML would read as booleans. Config files read them as text (only true/false are booleans,
+# as in YAML 1.2), so `precision: no` is the string "no"; a boolean key accepts them back (`group_by_length: off`).
+_BOOL_WORDS = {"yes": True, "on": True, "y": True, "no": False, "off": False, "n": False}
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """repr(value) cut to about `limit` characters without building the whole text first (a value built from
+    YAML aliases can have a repr of gigabytes)."""
+    shortener = reprlib.Repr()
+    shortener.maxstring = shortener.maxother = limit
+    shortener.maxlevel, shortener.maxlist, shortener.maxdict = 2, 6, 6
+    text = shortener.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys."""
+    """SafeLoader for config files: duplicate mapping keys and aliases are refused, and only true/false are
+    booleans. Aliases are refused because a few lines of nested aliases expand into gigabytes (an alias bomb),
+    and a config file has no need of them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise ClueError(
+                f"{self.name}:{event.start_mark.line + 1}: YAML aliases (*{short_repr(event.anchor, 40)[1:-1]}) "
+                "are not allowed in config files; write the value out"
+            )
+        return super().compose_node(parent, index)
+
+
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_UniqueKeyLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _construct_mapping(
@@ -84,7 +124,7 @@ def _construct_mapping(
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise ClueError(f"{loader.name}:{key_node.start_mark.line + 1}: duplicate key {key!r}")
+            raise ClueError(f"{loader.name}:{key_node.start_mark.line + 1}: duplicate key {short_repr(key)}")
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -99,19 +139,25 @@ def load_yaml(path: str | Path, text: str | None = None) -> dict[str, Any]:
         if not path.is_file():
             raise ClueError(f"config file not found: {path}")
         text = path.read_text(encoding="utf-8")
-    loader = _UniqueKeyLoader(text)
-    loader.name = str(path)
-    try:
-        data = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        raise ClueError(f"{path}: invalid YAML: {exc}") from None
-    finally:
-        loader.dispose()
+    data = _parse_yaml(text, str(path))
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ClueError(f"{path}: expected a mapping of config keys, got {type(data).__name__}")
     return data
+
+
+def _parse_yaml(text: str, name: str) -> Any:
+    loader = _UniqueKeyLoader(text)
+    loader.name = name
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise ClueError(f"{name}: invalid YAML: {short_repr(str(exc), 300)[1:-1]}") from None
+    except RecursionError:
+        raise ClueError(f"{name}: invalid YAML: nested too deeply") from None
+    finally:
+        loader.dispose()
 
 
 def _packaged(name: str) -> str:
@@ -138,25 +184,36 @@ def _coerce(key: str, value: Any, default: Any, where: str) -> Any:
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
+        if isinstance(value, str) and value.lower() in _BOOL_WORDS:
+            return _BOOL_WORDS[value.lower()]
     elif isinstance(default, int):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif isinstance(default, float):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
+        number = _float(value)
+        if number is not None:
+            return number
     elif isinstance(default, str):
         if isinstance(value, str):
-            return value
+            return _ALIASES.get(key, {}).get(value, value)
     elif isinstance(default, list) and isinstance(value, list):
         return value
     raise ClueError(
-        f"{where}: {key} must be a {type(default).__name__} like {default!r}, got {value!r} ({type(value).__name__})"
+        f"{where}: {key} must be a {type(default).__name__} like {default!r}, "
+        f"got {short_repr(value)} ({type(value).__name__})"
     )
+
+
+def _float(value: Any) -> float | None:
+    """A number as float (YAML 1.1 reads '1e-5' as text, so strings are parsed), or None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
 
 
 def _merge(
@@ -178,7 +235,7 @@ def _merge(
             into[key] = value
         elif isinstance(into[key], dict):
             if not isinstance(value, dict):
-                raise ClueError(f"{where}: {dotted} must be a mapping, got {value!r}")
+                raise ClueError(f"{where}: {dotted} must be a mapping, got {short_repr(value)}")
             _merge(into[key], value, where, f"{dotted}.", allow_new, sources)
             continue
         else:
@@ -218,8 +275,10 @@ def parse_set(assignment: str) -> tuple[list[str], Any]:
     if not raw.strip():
         return key.split("."), raw  # whitespace is a value too (e.g. a keyword joiner of " ")
     try:
-        value = yaml.safe_load(raw)
-    except yaml.YAMLError:
+        value = _parse_yaml(raw, f"--set {key}")
+    except ClueError as exc:
+        if "aliases" in str(exc):
+            raise
         value = raw  # not YAML (e.g. "="): take the text as a string; the type check still applies
     return key.split("."), value
 
@@ -324,11 +383,12 @@ def _check_types(section: Any, prefix: str = "") -> None:
             names = " or ".join(
                 "null" if k is type(None) else getattr(k, "__name__", str(k)) for k in allowed
             )
-            raise ClueError(f"{prefix}{item.name} must be {names}, got {value!r}")
+            raise ClueError(f"{prefix}{item.name} must be {names}, got {short_repr(value)}")
 
 
 # (key, lowest, highest, lowest allowed itself): the few values whose range types cannot express.
 _RANGES: tuple[tuple[str, float, float, bool], ...] = (
+    ("seed", 0, SEED_LIMIT - 1, True),
     ("train.epochs", 1, math.inf, True),
     ("train.max_steps", 1, math.inf, True),
     ("train.batch_size", 1, math.inf, True),
@@ -359,21 +419,22 @@ def build(tree: dict[str, Any]) -> RunConfig:
     cfg = RunConfig(
         seed=tree["seed"],
         model=tree["model"],
-        train=TrainConfig(**tree["train"]),
-        data=DataConfig(**tree["data"]),
-        eval=EvalConfig(**tree["eval"]),
+        train=TrainConfig(**_numbers(TrainConfig, tree["train"])),
+        data=DataConfig(**_numbers(DataConfig, tree["data"])),
+        eval=EvalConfig(**_numbers(EvalConfig, tree["eval"])),
         task=dict(tree.get("task") or {}),
     )
     _check_types(cfg)
     if cfg.train.precision not in PRECISIONS:
         raise ClueError(
-            f"train.precision must be one of {', '.join(PRECISIONS)}, got {cfg.train.precision!r}"
+            f"train.precision must be one of {', '.join(PRECISIONS)}, got {short_repr(cfg.train.precision)}"
         )
     for dotted, low, high, inclusive in _RANGES:
-        section, key = dotted.split(".")
-        value = getattr(getattr(cfg, section), key)
+        value = _lookup(cfg, dotted)
         if value is None:
             continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ClueError(f"{dotted} must be a finite number, got {value}")
         too_low = value < low if inclusive else value <= low
         if too_low or value > high:
             bound = f"at least {low}" if inclusive else f"above {low}"
@@ -382,10 +443,28 @@ def build(tree: dict[str, Any]) -> RunConfig:
     for dotted, allowed in (("train.optimizer", OPTIMIZERS), ("train.schedule", SCHEDULES)):
         value = getattr(cfg.train, dotted.split(".")[1])
         if value not in allowed:
-            raise ClueError(f"{dotted} must be one of {', '.join(allowed)}, got {value!r}")
+            raise ClueError(f"{dotted} must be one of {', '.join(allowed)}, got {short_repr(value)}")
     if not cfg.model:
         raise ClueError("model must name a short name, hub id or folder")
     return cfg
+
+
+def _numbers(section: type, values: dict[str, Any]) -> dict[str, Any]:
+    """Parse text such as '1e-1' (YAML 1.1 reads it as a string) for float keys whose default is null, which
+    the merge could not type-check against a default."""
+    hints = get_type_hints(section)
+    out = dict(values)
+    for key, value in values.items():
+        if isinstance(value, str) and float in _allowed_types(hints.get(key)):
+            out[key] = _float(value) if _float(value) is not None else value
+    return out
+
+
+def _lookup(cfg: RunConfig, dotted: str) -> Any:
+    value: Any = cfg
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
 
 
 def load(

@@ -203,7 +203,7 @@ def _bar(enabled: bool, label: str) -> Iterator[Any]:
     )
 
     with Progress(
-        TextColumn(f"[bold]{label}"),
+        TextColumn(label, style="bold", markup=False),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),

@@ -131,3 +131,36 @@ def test_every_task_config_loads(task: str) -> None:
 def test_values_of_nullable_keys_are_checked(assignment: str, message: str) -> None:
     with pytest.raises(ClueError, match=re.escape(message)):
         config.load("tnews", sets=[assignment])
+
+
+def test_short_repr_never_builds_the_whole_text() -> None:
+    leaf = ["lol"] * 10
+    for _ in range(12):  # 10**13 leaves by reference: a full repr would never finish
+        leaf = [leaf] * 10
+    text = config.short_repr(leaf)
+    assert len(text) <= 80 and text.startswith("[[")
+
+
+def test_yaml_11_words_are_text_and_booleans_accept_them(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("train:\n  precision: off\n  group_by_length: no\n", encoding="utf-8")
+    assert config.load_yaml(path) == {"train": {"precision": "off", "group_by_length": "no"}}
+    cfg = config.load("tnews", [path])
+    assert (cfg.train.precision, cfg.train.group_by_length) == ("no", False)
+    assert config.load("tnews", sets=["train.group_by_length=true"]).train.group_by_length is True
+
+
+@pytest.mark.parametrize(
+    "key", ["lr", "warmup_ratio", "dropout", "adam_eps", "weight_decay", "max_grad_norm"]
+)
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", "nan"])
+def test_non_finite_floats_refused(key: str, value: str) -> None:
+    with pytest.raises(ClueError, match=f"train.{key} must be a finite number"):
+        config.load("tnews", sets=[f"train.{key}={value}"])
+
+
+def test_seed_range() -> None:
+    assert config.load("tnews", overrides={"seed": 2**32 - 1}).seed == 2**32 - 1
+    for seed in (-1, 2**32):
+        with pytest.raises(ClueError, match="seed must be at least 0 and at most 4294967295"):
+            config.load("tnews", overrides={"seed": seed})

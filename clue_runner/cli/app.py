@@ -6,11 +6,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from clue_runner import __version__
 from clue_runner.errors import ClueError
@@ -23,8 +24,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Markup and emoji codes off: paths and messages are printed as they are (`train.json:100:` would otherwise lose
+# `:100:` to an emoji, `[x]` to a style). Styled text is built with `styled`, never with markup in a string.
+console = Console(stderr=False, highlight=False, markup=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, markup=False, emoji=False)
+
+# Exit status of every command: 0 success; 1 problems found (check-data, validate, submit) or a run that failed;
+# 2 bad input or usage; 3 an internal error (a bug: the full traceback is written to a file).
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,14 +90,44 @@ CONFIG_OPT = typer.Option(
 SET_OPT = typer.Option(None, "--set", "-s", help="Override one key, e.g. --set train.lr=3e-5 (repeatable).")
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
+def styled(text: str, style: str) -> Text:
+    """`text` in `style`, taken literally (no markup, no emoji codes)."""
+    return Text(text, style=style)
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     """Print one red error line and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)
+    err_console.print(Text.assemble(styled("error:", "bold red"), " ", message), soft_wrap=True)
     return typer.Exit(code)
 
 
+def write_traceback(exc: BaseException) -> Path:
+    """Write the full traceback (with the command line and versions) to a new file in the temp folder."""
+    import tempfile
+    import traceback
+
+    fd, name = tempfile.mkstemp(prefix="clue-error-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as handle:
+        handle.write(f"clue-runner {__version__}, python {sys.version.split()[0]}\n")
+        handle.write(f"argv: {sys.argv!r}\n\n")
+        handle.write("".join(traceback.format_exception(exc)))
+    return Path(name)
+
+
+def internal_error(exc: BaseException) -> str:
+    """The one line for an exception no check foresaw; the traceback goes to a file, never to the terminal."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    summary = type(exc).__name__ + (f": {first[:200]}{'...' if len(first) > 200 else ''}" if first else "")
+    try:
+        where = f"full traceback in {write_traceback(exc)}"
+    except OSError as write_exc:
+        where = f"the traceback could not be written: {write_exc.strerror or write_exc}"
+    return f"internal error: {summary} ({where}; please report it)"
+
+
 def main() -> None:
-    """Entry point: run the app, turning ClueError (and file-system errors) into one clear line, exit status 2."""
+    """Entry point: run the app, turning ClueError (and file-system errors) into one clear line, exit status 2;
+    anything else is one line too, with the traceback in a file (exit status 3)."""
     try:
         app()
     except ClueError as exc:
@@ -98,5 +136,7 @@ def main() -> None:
         where = f": {exc.filename}" if exc.filename else ""
         sys.exit(fail(f"{exc.strerror or exc}{where}").exit_code)
     except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/]")
+        err_console.print(styled("interrupted", "yellow"))
         sys.exit(130)
+    except Exception as exc:  # the last resort: no traceback reaches the user
+        sys.exit(fail(internal_error(exc), EXIT_INTERNAL).exit_code)

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from clue_runner.cli.app import CONFIG_OPT, SET_OPT, app, console, err_console, fail
@@ -95,7 +94,7 @@ def config_cmd(
     )
     cfg_mod.build(tree)  # value checks
     if layer is not None and layer.note:
-        err_console.print(f"note: {escape(layer.note)}", soft_wrap=True)
+        err_console.print(f"note: {layer.note}", soft_wrap=True)
     sys.stdout.write(cfg_mod.to_yaml(tree) if plain else cfg_mod.to_commented_yaml(tree, sources))
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from clue_runner.cli.app import app, console, err_console, fail
+from clue_runner.cli.app import app, console, err_console, fail, styled
 from clue_runner.errors import ClueError
 
 log = logging.getLogger("clue_runner")
@@ -239,15 +239,16 @@ def _print_report(report: Any) -> None:
         console.print(f"other files: {', '.join(report.extra_files)}")
     for note in report.notes:
         err_console.print(
-            f"[yellow]note:[/] {escape(str(note))} (tolerated, as the official loaders do)", soft_wrap=True
+            Text.assemble(styled("note:", "yellow"), f" {note} (tolerated, as the official loaders do)"),
+            soft_wrap=True,
         )
     for problem in report.problems:
-        err_console.print(f"[red]problem:[/] {escape(str(problem))}", soft_wrap=True)
+        err_console.print(Text.assemble(styled("problem:", "red"), f" {problem}"), soft_wrap=True)
     if report.ok:
         notes = f" ({len(report.notes)} note(s) on quirks of the data)" if report.notes else ""
-        console.print(f"[green]no problems found[/]{notes}")
+        console.print(Text.assemble(styled("no problems found", "green"), notes))
     else:
-        err_console.print(f"[bold red]{len(report.problems)} problem(s) found[/]")
+        err_console.print(styled(f"{len(report.problems)} problem(s) found", "bold red"))
 
 
 @app.command("check-data")

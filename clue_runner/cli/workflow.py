@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from clue_runner.cli.app import app, console, err_console, fail
+from clue_runner.cli.app import app, console, err_console, fail, styled
 
 if TYPE_CHECKING:
     from clue_runner.bench import Cell
@@ -85,13 +85,16 @@ def bench_cmd(
         if not main:
             return
         if cell.status == "running":
-            err_console.print(f"[bold]{_name(cell)}[/] seed {cell.seed}: running -> {escape(str(cell.dir))}")
-        else:
-            detail = (
-                f"{cell.metric} {_score(cell)}" if cell.status == "completed" else escape(str(cell.error))
-            )
             err_console.print(
-                f"[bold]{_name(cell)}[/] seed {cell.seed}: {cell.status} ({detail}, {cell.seconds:.0f} s)"
+                Text.assemble(styled(_name(cell), "bold"), f" seed {cell.seed}: running -> {cell.dir}")
+            )
+        else:
+            detail = f"{cell.metric} {_score(cell)}" if cell.status == "completed" else str(cell.error)
+            err_console.print(
+                Text.assemble(
+                    styled(_name(cell), "bold"),
+                    f" seed {cell.seed}: {cell.status} ({detail}, {cell.seconds:.0f} s)",
+                )
             )
 
     cells = run_bench(
@@ -116,13 +119,13 @@ def bench_cmd(
     style = {"completed": "green", "skipped": "cyan", "failed": "red"}
     for cell in cells:
         table.add_row(
-            escape(_name(cell)),
+            _name(cell),
             str(cell.seed),
-            f"[{style.get(cell.status, 'white')}]{cell.status}[/]",
+            styled(cell.status, style.get(cell.status, "white")),
             cell.metric or "",
             _score(cell),
             f"{cell.seconds:.1f}" if cell.seconds is not None else "–",
-            escape(cell.error or ""),
+            cell.error or "",
         )
     console.print(table)
     failed = [c for c in cells if c.status == "failed"]
@@ -184,10 +187,10 @@ def report_cmd(
     if plot is not None:
         if len(runs) == 1:
             report.plot_curves(runs[0][0], runs[0][1], plot)
-            err_console.print(f"wrote learning curves to {escape(str(plot))}")
+            err_console.print(f"wrote learning curves to {plot}")
         else:
             report.plot_scores(summary, plot, compare or "bojone")
-            err_console.print(f"wrote score plot to {escape(str(plot))}")
+            err_console.print(f"wrote score plot to {plot}")
 
 
 def _print_errors(paths: list[Path], fmt: str) -> None:
@@ -218,13 +221,15 @@ def _print_errors(paths: list[Path], fmt: str) -> None:
         table = Table(title="confusion matrix (rows: gold, columns: predicted)")
         table.add_column("gold")
         for name in matrix["labels"]:
-            table.add_column(escape(name), justify="right")
+            table.add_column(name, justify="right")
         for gold, row in zip(matrix["labels"], matrix["rows"], strict=True):
-            cells = []
+            cells: list[str | Text] = []
             for predicted, count in zip(matrix["labels"], row, strict=True):
                 text = str(count) if count else "·"
-                cells.append(f"[bold]{text}[/]" if predicted == gold else text)  # the diagonal: right answers
-            table.add_row(escape(gold), *cells)
+                cells.append(
+                    styled(text, "bold") if predicted == gold else text
+                )  # the diagonal: right answers
+            table.add_row(gold, *cells)
         console.print(table)
     if "types" in found:
         table = Table(title="entity strings per type (official scorer view)")
@@ -239,7 +244,7 @@ def _print_errors(paths: list[Path], fmt: str) -> None:
     for line in found["worst"]:
         shown = json.dumps(line["input"], ensure_ascii=False)
         gold, predicted = (json.dumps(line[k], ensure_ascii=False) for k in ("gold", "prediction"))
-        worst.add_row(str(line["index"]), escape(shown[:200]), escape(gold), escape(predicted))
+        worst.add_row(str(line["index"]), shown[:200], gold, predicted)
     console.print(worst)
 
 
@@ -249,15 +254,15 @@ def _print_validation(validation: Validation, title: str, show_source: bool = Fa
     for name in columns:
         table.add_column(name, justify="right" if name == "records" else "left", overflow="fold")
     for f in validation.files:
-        verdict = "[green]ok[/]" if f.ok else "[red]" + escape("; ".join(f.problems)) + "[/]"
-        row = [
-            escape(f.name),
+        verdict = styled("ok", "green") if f.ok else styled("; ".join(f.problems), "red")
+        row: list[str | Text] = [
+            f.name,
             f.task or "?",
             f.split or "?",
             str(f.records) if f.records is not None else "–",
             verdict,
         ]
-        table.add_row(*row, *([escape(f.source)] if show_source else []))
+        table.add_row(*row, *([f.source] if show_source else []))
     console.print(table)
     if validation.missing:
         console.print("not in this submission (CLUE 1.1 tasks): " + ", ".join(validation.missing))
@@ -281,7 +286,7 @@ def submit_cmd(
     _print_validation(validation, "clue submit", show_source=True)
     if not validation.ok:
         for line in validation.all_problems():
-            err_console.print(f"[red]-[/] {escape(line)}")
+            err_console.print(Text.assemble(styled("-", "red"), f" {line}"))
         raise fail(f"not written: {len(validation.all_problems())} problem(s) in the leaderboard files", 1)
     write_zip({c.name: c.path for c in chosen}, out)
     several = [c for c in chosen if c.candidates > 1]
@@ -310,6 +315,6 @@ def validate_cmd(
     _print_validation(validation, f"clue validate: {target}")
     if not validation.ok:
         for line in validation.all_problems():
-            err_console.print(f"[red]-[/] {escape(line)}")
+            err_console.print(Text.assemble(styled("-", "red"), f" {line}"))
         raise fail(f"{target}: {len(validation.all_problems())} problem(s)", 1)
     console.print(f"{target}: {len(validation.files)} file(s) ok")
