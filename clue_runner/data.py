@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import os
-import pickle
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +20,10 @@ if TYPE_CHECKING:
     from clue_runner.config import RunConfig
     from clue_runner.tasks.base import Features, Task
 
+log = logging.getLogger("clue_runner")
+
 DEFAULT_DATA_ROOT = Path("~/.cache/clue_runner/data")
-FEATURE_CACHE_VERSION = 1
+FEATURE_CACHE_VERSION = 2  # 2: numpy .npz instead of pickle
 
 
 def data_root(explicit: str | Path | None = None) -> Path:
@@ -244,20 +246,27 @@ def default_cache_dir() -> Path:
 def cached_features(key: str, build: Any, cache_dir: Path | None) -> tuple[Features, bool]:
     """Load features for `key` from the cache, or build and store them. Returns (features, was_cached).
 
-    A damaged cache file is rebuilt, never trusted.
+    The cache file is numpy .npz read without pickle (clue_runner.featurestore), so a planted file cannot run
+    code; a damaged, foreign or outdated one is a miss: rebuilt and replaced, never trusted.
     """
+    from clue_runner import featurestore
+
     if cache_dir is None:
         return build(), False
-    path = cache_dir / f"{key}.pkl"
+    path = cache_dir / f"{key}.npz"
     if path.is_file():
         try:
-            with path.open("rb") as handle:
-                return pickle.load(handle), True
-        except Exception:
-            path.unlink(missing_ok=True)
+            return featurestore.load(path, key), True
+        except featurestore.FeatureFileError as exc:
+            log.info("feature cache %s not used (%s); rebuilding it", path, exc)
     features = build()
     from clue_runner.results import atomic_write_bytes
 
+    try:
+        data = featurestore.dumps(features, key)
+    except TypeError as exc:  # content the format cannot hold: work without the cache
+        log.debug("features for %s not cached: %s", key, exc)
+        return features, False
     cache_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, pickle.dumps(features, protocol=pickle.HIGHEST_PROTOCOL))
+    atomic_write_bytes(path, data)
     return features, False

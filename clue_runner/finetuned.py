@@ -114,12 +114,15 @@ def infer_splits(
 ) -> list[Scored]:
     """Load the checkpoint once and decode every split in `splits`."""
     from clue_runner import loop
+    from clue_runner.modelcheck import check_model_folder
     from clue_runner.modeling import build_model, load_tokenizer
     from clue_runner.progress import Reporter
+    from clue_runner.registry import resolve_model
     from clue_runner.runner import featurize, make_accelerator, read_splits
     from clue_runner.samples import head_scores
 
     local = Path(checkpoint).expanduser()
+    check_model_folder(checkpoint, resolve_model(checkpoint))  # a broken folder: one line, before any work
     if local.is_dir():
         check_task_file(spec, local)
     examples = read_splits(spec, folder, list(splits))
@@ -176,11 +179,13 @@ def predict_checkpoint(
     recipe: str | None = None,
     samples_dir: Path | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, int]:
-    """Write the leaderboard file of every test split present into `out_dir`; returns {file name: records}."""
+    """Write the leaderboard file of every test split present into `out_dir`; returns {file name: records}.
+    Files already in `out_dir` are replaced only with `overwrite`."""
     from clue_runner.data import task_data_dir
     from clue_runner.registry import get_task
-    from clue_runner.runner import present_test_splits, write_submissions
+    from clue_runner.runner import present_test_splits, refuse_to_replace, write_submissions
     from clue_runner.samples import sample_lines, write_samples
 
     spec = get_task(task)
@@ -192,6 +197,7 @@ def predict_checkpoint(
             f"{spec.name}: no test file in {folder} (expected one of "
             f"{', '.join(f for s in spec.test_splits for f in spec.splits[s])})"
         )
+    refuse_to_replace(spec, tests, out_dir, overwrite)
     scored = infer_splits(spec, checkpoint, cfg, folder, tests, progress)
     if samples_dir is not None:
         for s in scored:

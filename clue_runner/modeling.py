@@ -94,7 +94,9 @@ def load_tokenizer(model: str, offline: bool = False) -> PreTrainedTokenizerBase
     _prefer_cache_without_network(resolved)
     from transformers import AutoTokenizer, BertTokenizer
 
-    try:
+    from clue_runner.modelcheck import load_tokenizer_checked
+
+    def load() -> PreTrainedTokenizerBase:
         if needs_bert_tokenizer(resolved, _model_type(resolved)):
             return BertTokenizer.from_pretrained(resolved)
         try:
@@ -104,6 +106,9 @@ def load_tokenizer(model: str, offline: bool = False) -> PreTrainedTokenizerBase
             if Path(resolved, "vocab.txt").is_file():
                 return BertTokenizer.from_pretrained(resolved)
             raise
+
+    try:
+        return load_tokenizer_checked(load, resolved)
     except OSError as exc:
         raise _hub_error(model, resolved, exc) from None
 

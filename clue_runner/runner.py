@@ -210,6 +210,15 @@ def featurize(
         return cached_features(key, build, default_cache_dir())[0]
 
 
+def refuse_to_replace(task: Task, tests: Sequence[str], out_dir: Path, overwrite: bool) -> None:
+    """Refuse, before any work, to overwrite leaderboard files already in `out_dir` unless `overwrite`."""
+    there = [str(out_dir / task.submissions[s]) for s in tests if (out_dir / task.submissions[s]).exists()]
+    if there and not overwrite:
+        raise ClueError(
+            f"{', '.join(there)} already exist(s); pass --overwrite to replace the leaderboard files"
+        )
+
+
 def write_submissions(
     task: Task, predictions: dict[str, list[Any]], examples: dict[str, list[Example]], out_dir: Path
 ) -> dict[str, int]:
@@ -256,6 +265,7 @@ def run_task(
     With `log_samples`, the best model's per-example outputs on dev and the test splits go to
     `<run>/predictions/<split>.jsonl` (see samples.py).
     """
+    from clue_runner.modelcheck import check_model_folder, coverage_problem
     from clue_runner.modeling import fail_fast_network, load_tokenizer, set_offline
 
     if offline:
@@ -269,7 +279,8 @@ def run_task(
     cfg = config_mod.build(tree)
     if layer is not None and layer.note:
         log.warning("%s", layer.note)
-    _resolved(cfg.model)  # an unknown short name is reported before any data is read
+    # An unknown short name or a broken model folder is reported before any data is read.
+    check_model_folder(cfg.model, _resolved(cfg.model))
     if download and not (data_dir or _has_data(spec)):
         from clue_runner.download import download_task
 
@@ -290,6 +301,9 @@ def run_task(
         Path(output_dir) if output_dir else None, spec.name, cfg.model, overwrite, folder
     )
     tokenizer = load_tokenizer(cfg.model)
+    uncovered = coverage_problem(spec, examples["train"], tokenizer, cfg, cfg.model)
+    if uncovered:
+        raise ClueError(uncovered)
     preflight(spec, examples["dev"], tokenizer, cfg)
     accelerator = make_accelerator(cfg)
     run_dir = _claim_run_dir(accelerator, run_dir, overwrite)
@@ -494,9 +508,11 @@ def predict_run(
     output_dir: str | Path | None = None,
     progress: bool = True,
     log_samples: bool = False,
+    overwrite: bool = False,
 ) -> dict[str, int]:
     """Write the leaderboard files of a saved run (`RUN_DIR/best`, with the run's config) for every test split
-    present, into `output_dir` (default RUN_DIR/submission); `log_samples` adds RUN_DIR/predictions/."""
+    present, into `output_dir` (default RUN_DIR/submission; files there are replaced only with `overwrite`);
+    `log_samples` adds RUN_DIR/predictions/."""
     from clue_runner.finetuned import predict_checkpoint
     from clue_runner.results import read_results
 
@@ -510,7 +526,13 @@ def predict_run(
         raise ClueError(f"{run} is a run of {saved.get('task')!r}, not {spec.name!r}")
     out = Path(output_dir) if output_dir else run / "submission"
     return predict_checkpoint(
-        spec.name, str(best), out, data_dir, samples_dir=run if log_samples else None, progress=progress
+        spec.name,
+        str(best),
+        out,
+        data_dir,
+        samples_dir=run if log_samples else None,
+        progress=progress,
+        overwrite=overwrite,
     )
 
 

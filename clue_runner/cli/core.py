@@ -128,7 +128,8 @@ def tiny_model_cmd(
     layers: int = typer.Option(2, "--layers", min=1, help="Transformer layers."),
     hidden: int = typer.Option(64, "--hidden", min=8, help="Hidden size."),
     heads: int = typer.Option(2, "--heads", min=1, help="Attention heads (must divide --hidden)."),
-    seed: int = typer.Option(0, "--seed", help="Initialisation seed."),
+    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="Initialisation seed."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Write into a non-empty OUT_DIR."),
 ) -> None:
     """Write a randomly initialised small BERT + tokenizer (for smoke tests, CI and the demo).
 
@@ -138,6 +139,10 @@ def tiny_model_cmd(
 
     if vocab is not None and not vocab.is_file():
         raise fail(f"vocab file not found: {vocab}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise fail(f"{out_dir} exists and is not a folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
+        raise fail(f"{out_dir} exists and is not empty; pass --overwrite to write the model into it")
     path = write_tiny_model(out_dir, vocab, layers=layers, hidden=hidden, heads=heads, seed=seed)
     console.print(f"wrote a {layers}-layer, {hidden}-hidden random BERT to {path}")
 
@@ -226,6 +231,9 @@ def predict_cmd(
     log_samples: bool = LOG_SAMPLES_OPT,
     offline: bool = typer.Option(False, "--offline", help="Never touch the network."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace leaderboard files already in the output folder."
+    ),
 ) -> None:
     """Write the leaderboard file(s) for every test split present, from a saved run or any fine-tuned checkpoint.
 
@@ -243,7 +251,9 @@ def predict_cmd(
         out = output_dir or run / "submission"
         if config or set_:
             raise fail("--config/--set apply to --model; a --run uses its own config.yaml")
-        written = predict_run(task, run, data_dir, output_dir, progress=not quiet, log_samples=log_samples)
+        written = predict_run(
+            task, run, data_dir, output_dir, progress=not quiet, log_samples=log_samples, overwrite=overwrite
+        )
     else:
         assert model is not None
         if output_dir is None:
@@ -251,7 +261,7 @@ def predict_cmd(
         out = output_dir
         written = predict_checkpoint(
             task, model, out, data_dir, list(config or []), list(set_ or []),
-            samples_dir=out if log_samples else None, progress=not quiet,
+            samples_dir=out if log_samples else None, progress=not quiet, overwrite=overwrite,
         )  # fmt: skip
     for name, count in written.items():
         console.print(f"leaderboard file: {out / name} ({count} records)")
