@@ -16,6 +16,7 @@ the JSON form written by `to_json` (`clue download --checksums FILE.json`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +96,20 @@ def _digest(obj: Any, where: str) -> Digest:
     return Digest(md5=md5.lower() if md5 else None, sha256=sha.lower() if sha else None, size=size)
 
 
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def _plain_name(value: Any, where: str) -> str:
+    """A file name from outside (an archive stem, a file in it): letters, digits, '.', '_', '-', no folders, so it
+    cannot point anywhere but where it is put (no '/', no '..', not absolute)."""
+    if not isinstance(value, str) or not _NAME.fullmatch(value) or ".." in value:
+        shown = repr(value)[:80]
+        raise ClueError(
+            f"{where}: {shown} is not a plain file name (letters, digits, '.', '_', '-'; no folders or '..')"
+        )
+    return value
+
+
 def parse_checksums(data: Any, where: str = "checksums") -> dict[str, TaskChecksums]:
     """Build a table from its JSON form: {task: {"archive": str?, "zip": digest?, "files": {name: digest}?}}.
 
@@ -111,16 +126,17 @@ def parse_checksums(data: Any, where: str = "checksums") -> dict[str, TaskChecks
         unknown = set(entry) - {"archive", "zip", "files"}
         if unknown:
             raise ClueError(f"{at}: unknown key(s) {sorted(unknown)} (allowed: archive, zip, files)")
-        archive = entry.get("archive", task)
-        if not isinstance(archive, str) or not archive:
-            raise ClueError(f"{at}: archive must be a non-empty string")
+        archive = _plain_name(entry.get("archive", task), f"{at}: archive")
         files = entry.get("files", {})
         if not isinstance(files, dict):
             raise ClueError(f"{at}: files must be an object mapping file names to digests")
         table[task] = TaskChecksums(
             archive,
             _digest(entry.get("zip", {}), f"{at}: zip"),
-            {name: _digest(d, f"{at}: files: {name}") for name, d in files.items()},
+            {
+                _plain_name(name, f"{at}: files"): _digest(d, f"{at}: files: {name}")
+                for name, d in files.items()
+            },
         )
     return table
 

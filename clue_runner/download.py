@@ -26,6 +26,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from clue_runner.checksums import Digest, TaskChecksums, paddle_mirrored, published_checksums
 from clue_runner.data import data_root as _data_root
 from clue_runner.errors import ClueError
+from clue_runner.results import current_umask
 
 if TYPE_CHECKING:
     from clue_runner.tasks.base import Task
@@ -53,10 +55,25 @@ ATTEMPTS = 4  # per source; each retry waits BACKOFF * 2**n seconds
 BACKOFF = 1.0
 RETRY_STATUS = frozenset({408, 429, 502, 503, 504})
 
+# Limits on what an archive may make us write (the official archives stay far below them: the largest file,
+# CHID's train.json, is a few hundred MB; no archive has more than a dozen members).
+MAX_ARCHIVE_BYTES = (
+    2 << 30
+)  # a download larger than this is refused (unless the checksum table says otherwise)
+MAX_MEMBER_BYTES = 1 << 30  # one extracted file
+MAX_TOTAL_BYTES = 3 << 30  # all extracted files together
+MAX_MEMBERS = 10_000  # entries in the archive's directory
+# Files taken besides those the task reads and those the checksum table lists.
+EXTRA_FILES = ("labels.json", "README.md", "README.txt", "README")
+
 PARTIAL_DIR = ".partial"
 MANIFEST = ".clue-download.json"
 CHUNK = 1 << 16
 HINT = "a mirror serving other versions needs --checksums FILE.json; --no-verify skips the check"
+MANUAL = (
+    "without network access, fetch {name} elsewhere and install it from a local folder: "
+    "clue download TASK --base-url /path/to/folder (see docs/data.md)"
+)
 USER_AGENT = "clue-runner (+https://github.com/CLUEbenchmark/CLUE)"
 
 
@@ -70,6 +87,10 @@ class ChecksumError(ClueError):
 
 class _Interrupted(Exception):
     """A transfer that stopped early; the bytes so far are kept in the .part file."""
+
+
+class _TooLarge(Exception):
+    """A transfer that went past its size limit."""
 
 
 @dataclass
@@ -214,8 +235,11 @@ def _bar(enabled: bool, label: str) -> Iterator[Any]:
         yield progress
 
 
-def _stream(response: Any, part: Path, offset: int, total: int | None, progress: Any, url: str) -> None:
-    """Append the response body to `part` (which holds `offset` bytes); raise _Interrupted if it stops early."""
+def _stream(
+    response: Any, part: Path, offset: int, total: int | None, progress: Any, url: str, max_bytes: int
+) -> None:
+    """Append the response body to `part` (which holds `offset` bytes); raise _Interrupted if it stops early,
+    DownloadError if it grows past `max_bytes`."""
     bar = progress.add_task("download", total=total, completed=offset) if progress is not None else None
     received = offset
     with part.open("ab" if offset else "wb") as out:
@@ -223,6 +247,8 @@ def _stream(response: Any, part: Path, offset: int, total: int | None, progress:
             while block := response.read(CHUNK):
                 out.write(block)
                 received += len(block)
+                if received > max_bytes:
+                    raise _TooLarge(received)
                 if bar is not None:
                     progress.update(bar, completed=received)
         except (http.client.IncompleteRead, OSError, http.client.HTTPException) as exc:
@@ -240,11 +266,14 @@ def fetch(
     attempts: int | None = None,
     connect_timeout: float | None = None,
     read_timeout: float | None = None,
+    max_bytes: int | None = None,
 ) -> Path:
     """Download `url` into `part`, resuming from the bytes already there when the server honours Range.
 
     Connection errors, timeouts, early ends and 408/429/5xx-gateway statuses are retried with doubling pauses, at
-    most `attempts` times; other HTTP statuses fail at once with the status in the message.
+    most `attempts` times; other HTTP statuses fail at once with the status in the message, and so does a host
+    name that does not resolve (no network or DNS: retrying will not help). A body larger than `max_bytes`
+    (default MAX_ARCHIVE_BYTES) is refused.
 
     Returns:
         `part`, complete.
@@ -256,6 +285,7 @@ def fetch(
     attempts = attempts or ATTEMPTS
     connect_timeout = connect_timeout or CONNECT_TIMEOUT
     read_timeout = read_timeout or READ_TIMEOUT
+    max_bytes = max_bytes or MAX_ARCHIVE_BYTES
     part.parent.mkdir(parents=True, exist_ok=True)
     last = ""
     for attempt in range(attempts):
@@ -287,6 +317,12 @@ def fetch(
             if url.startswith("file:"):  # a local mirror: retrying cannot make a missing file appear
                 part.unlink(missing_ok=True)
                 raise DownloadError(f"{url}: {_reason(exc)}") from None
+            if isinstance(getattr(exc, "reason", exc), socket.gaierror):
+                host = urllib.parse.urlsplit(url).hostname or url
+                name = Path(urllib.parse.urlsplit(url).path).name
+                raise DownloadError(
+                    f"cannot resolve {host} (no network or DNS?): {_reason(exc)}; {MANUAL.format(name=name)}"
+                ) from None
             last = f"cannot reach {urllib.parse.urlsplit(url).netloc or url}: {_reason(exc)}"
             if attempt + 1 < attempts:
                 log.warning("%s; retrying (%d/%d)", last, attempt + 2, attempts)
@@ -296,6 +332,11 @@ def fetch(
             status = getattr(response, "status", None) or 200
             length = response.headers.get("Content-Length")
             size = int(length) if length and length.isdigit() else None
+            if size is not None and (offset if status == 206 else 0) + size > max_bytes:
+                part.unlink(missing_ok=True)
+                raise DownloadError(
+                    f"{url}: {size} bytes is more than the {max_bytes} expected; not downloaded"
+                )
             if offset and status == 206:
                 start = _range_start(response.headers.get("Content-Range"))
                 if start != offset:
@@ -310,7 +351,12 @@ def fetch(
                 total = size
             try:
                 with _bar(progress, Path(urllib.parse.urlsplit(url).path).name) as bar:
-                    _stream(response, part, offset, total, bar, url)
+                    _stream(response, part, offset, total, bar, url, max_bytes)
+            except _TooLarge as exc:
+                part.unlink(missing_ok=True)
+                raise DownloadError(
+                    f"{url}: more than the {max_bytes} bytes expected ({exc}); stopped"
+                ) from None
             except _Interrupted as exc:
                 last = str(exc)
                 if attempt + 1 < attempts:
@@ -320,6 +366,7 @@ def fetch(
     raise DownloadError(
         f"{last} (gave up after {attempts} attempts"
         + (f"; {part.stat().st_size} bytes kept in {part}: run again to resume)" if part.is_file() else ")")
+        + f"; {MANUAL.format(name=Path(urllib.parse.urlsplit(url).path).name)}"
     )
 
 
@@ -346,56 +393,100 @@ def _members(archive: zipfile.ZipFile) -> dict[str, list[zipfile.ZipInfo]]:
     return out
 
 
-def extract(zip_path: Path, task: Task, staging: Path) -> list[str]:
-    """Copy the task's files (found by name anywhere in the archive) and its other files flat into `staging`.
+def extract(zip_path: Path, task: Task, staging: Path, table: TaskChecksums | None = None) -> list[str]:
+    """Copy the task's files (found by name anywhere in the archive), the files `table` lists and a few known
+    extras (EXTRA_FILES) flat into `staging`; every other member is left unread.
+
+    Each member taken is size-checked before it is read (against the size `table` gives, MAX_MEMBER_BYTES and,
+    all together, MAX_TOTAL_BYTES), then streamed with its CRC checked and its declared size enforced, so a
+    small archive cannot fill the disk.
 
     Returns:
         the file names written.
 
     Raises:
-        DownloadError: not a zip, a damaged member, a needed file missing or present twice.
+        DownloadError: not a zip, too many members, a member too large or damaged, a needed file missing or
+            present twice.
     """
+    label = zip_path.name.removesuffix(".part")  # the archive's own name, not that of the file being fetched
     core, tests = required_files(task)
     needed = {*core, *(n for _, files in tests for n in files)}
+    wanted = needed | set(table.files if table is not None else ()) | set(EXTRA_FILES)
     try:
         archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DownloadError(
-            f"{zip_path.name} is not a readable zip archive (truncated or damaged?): {exc}"
-        ) from None
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise DownloadError(f"{label} is not a readable zip archive (truncated or damaged?): {exc}") from None
     with archive:
-        try:
-            damaged = archive.testzip()  # CRC of every member: catches corruption the central directory hides
-        except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
-            raise DownloadError(f"{zip_path.name} is damaged: {exc}") from None
-        if damaged is not None:
-            raise DownloadError(f"{zip_path.name} is damaged: member {damaged} fails its CRC check")
+        if len(archive.infolist()) > MAX_MEMBERS:
+            raise DownloadError(
+                f"{label} has {len(archive.infolist())} members (at most {MAX_MEMBERS} expected): "
+                "not a CLUE archive"
+            )
         members = _members(archive)
         twice = sorted(n for n in needed if len(members.get(n, ())) > 1)
         if twice:
             shown = "; ".join(f"{n}: {', '.join(i.filename for i in members[n])}" for n in twice)
-            raise DownloadError(f"{zip_path.name} holds more than one file of the same name ({shown})")
+            raise DownloadError(f"{label} holds more than one file of the same name ({shown})")
         missing = [n for n in core if n not in members]
         tests_there = [s for s, files in tests if all(n in members for n in files)]
         if tests and not tests_there:
             missing += [n for _, files in tests for n in files if n not in members]
         if missing:
-            found = ", ".join(sorted(members)) or "no files"
-            raise DownloadError(
-                f"{zip_path.name} lacks {', '.join(missing)} for {task.name} (it holds: {found})"
-            )
+            found = ", ".join(sorted(members)[:30]) or "no files"
+            raise DownloadError(f"{label} lacks {', '.join(missing)} for {task.name} (it holds: {found})")
         absent = [s for s, _ in tests if s not in tests_there]
         if absent:
-            log.warning("%s: %s has no %s test set", task.name, zip_path.name, ", ".join(absent))
-        written = []
-        for name, infos in sorted(members.items()):
-            if len(infos) > 1:
-                log.debug("%s: skipping %s, which the archive holds %d times", task.name, name, len(infos))
-                continue
-            with archive.open(infos[0]) as src, (staging / name).open("wb") as dst:
-                shutil.copyfileobj(src, dst, CHUNK)
-            written.append(name)
-    return written
+            log.warning("%s: %s has no %s test set", task.name, label, ", ".join(absent))
+        taken = {
+            name: infos[0] for name, infos in sorted(members.items()) if name in wanted and len(infos) == 1
+        }
+        for name in sorted(set(members) & wanted - set(taken)):
+            log.debug("%s: skipping %s, which the archive holds more than once", task.name, name)
+        _check_sizes(label, taken, table)
+        for name, info in taken.items():
+            _copy_member(archive, info, staging / name, label)
+    return list(taken)
+
+
+def _check_sizes(label: str, taken: Mapping[str, zipfile.ZipInfo], table: TaskChecksums | None) -> None:
+    """Refuse, before reading anything, members larger than the table says, than MAX_MEMBER_BYTES, or than
+    MAX_TOTAL_BYTES together."""
+    for name, info in taken.items():
+        expected = table.files[name].size if table is not None and name in table.files else None
+        if expected is not None and info.file_size != expected:
+            raise ChecksumError(
+                f"{label}: member {info.filename} is {info.file_size} bytes, the checksum table says "
+                f"{expected} ({HINT})"
+            )
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise DownloadError(
+                f"{label}: member {info.filename} would unpack to {info.file_size} bytes "
+                f"(at most {MAX_MEMBER_BYTES} expected for a CLUE file); not extracted"
+            )
+    total = sum(info.file_size for info in taken.values())
+    if total > MAX_TOTAL_BYTES:
+        raise DownloadError(
+            f"{label}: the task's files would unpack to {total} bytes (at most {MAX_TOTAL_BYTES} "
+            "expected); not extracted"
+        )
+
+
+def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, label: str) -> None:
+    """Stream one member to `dest`, never writing more than its declared size; zipfile checks the CRC at the
+    end, so a damaged member is refused by name."""
+    written = 0
+    try:
+        with archive.open(info) as src, dest.open("wb") as out:
+            while block := src.read(CHUNK):
+                written += len(block)
+                if written > info.file_size:
+                    raise DownloadError(
+                        f"{label}: member {info.filename} unpacks to more than its declared {info.file_size} "
+                        "bytes; not extracted"
+                    )
+                out.write(block)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise DownloadError(f"{label} is damaged: member {info.filename}: {exc}") from None
 
 
 def _check_zip(path: Path, table: TaskChecksums | None, url: str) -> dict[str, Any]:
@@ -543,12 +634,16 @@ def _install(
     progress: bool,
 ) -> Path:
     log.info("%s: downloading %s", spec.name, url)
-    fetch(url, part, progress=progress)
+    known = table.zip.size if table is not None else None
+    fetch(url, part, progress=progress, max_bytes=known)
     staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}.tmp-", dir=dest.parent))
+    os.chmod(
+        staging, 0o777 & ~current_umask()
+    )  # mkdtemp makes it owner-only; the task folder is a normal one
     try:
         try:
             zip_digest = _check_zip(part, table, url)
-            written = extract(part, spec, staging)
+            written = extract(part, spec, staging, table)
             digests = _check_files(staging, written, table)
         except ClueError:
             part.unlink(missing_ok=True)  # a refused archive must not be resumed next time
