@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from clue_runner.data import text_lines
 from clue_runner.errors import DataError
+from clue_runner.modelcheck import coverage_problem
 
 if TYPE_CHECKING:
     from clue_runner.config import RunConfig
@@ -132,11 +133,14 @@ def _scan_on(task: Task, data_dir: Path, split: str, first: DataError, report: R
             if not task.record_lines(name) or not (scratch / name).is_file():
                 return
             if name not in lines:
-                lines[name] = list(text_lines((scratch / name).read_text(encoding="utf-8-sig")))
+                # Bytes that are not UTF-8 are kept as they are (surrogateescape), so each bad line is reported
+                # in turn by the reader, not by this copy.
+                text = (scratch / name).read_bytes().decode("utf-8-sig", errors="surrogateescape")
+                lines[name] = list(text_lines(text))
             if not 1 <= exc.line <= len(lines[name]) or not lines[name][exc.line - 1].strip():
                 return
             lines[name][exc.line - 1] = "\n"  # blank lines are skipped but still counted, so numbers hold
-            (scratch / name).write_text("".join(lines[name]), encoding="utf-8")
+            (scratch / name).write_bytes("".join(lines[name]).encode("utf-8", errors="surrogateescape"))
             try:
                 task.read(scratch, split)
                 exc = None
@@ -334,6 +338,9 @@ def check_task(
         if tokenizer is not None and cfg is not None:
             describe_tokens(task, examples, tokenizer, cfg, report.splits[split], labelled)
             _note_capped_answers(task, split, data_dir, examples, tokenizer, cfg, report)
+            uncovered = coverage_problem(task, examples, tokenizer, cfg, model or "the model")
+            if uncovered:
+                report.add(Problem(str(task.split_paths(data_dir, split)[0]), None, uncovered), split)
     if not any(report.splits[s].present for s in task.test_splits):
         expected = ", ".join(n for s in task.test_splits for n in task.splits[s])
         report.add(Problem(str(data_dir), None, f"no test file (expected {expected})"))

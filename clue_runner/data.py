@@ -10,7 +10,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from clue_runner.errors import ClueError, DataError
 
@@ -81,19 +81,32 @@ def text_lines(text: str) -> Iterator[str]:
     return iter(io.StringIO(text, newline=""))
 
 
-def _decoded(lines: Iterator[str], path: Path, line: Any) -> Iterator[str]:
-    """Re-raise a decoding error as a DataError naming the file (and `line()`, the line being read)."""
-    try:
-        yield from lines
-    except UnicodeDecodeError as exc:
-        raise DataError(path, f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})", line()) from None
+def decoded_lines(handle: BinaryIO, path: Path) -> Iterator[str]:
+    """The text lines of a binary file, as `text_lines` splits them, each decoded on its own: bytes that are not
+    UTF-8 (or a character cut at the end of the file) raise a DataError naming the exact line and column. (A
+    text-mode file decodes ahead in blocks, so its error would name whatever line was being read.)"""
+    number = 0
+    for chunk in handle:  # chunks end at b"\n"; a lone "\r" inside one still ends a line (text_lines)
+        try:
+            text = chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = number + 1 + chunk.count(b"\r", 0, exc.start) - chunk.count(b"\r\n", 0, exc.start)
+            cut = (
+                " (a character cut at the end of the file)" if exc.reason == "unexpected end of data" else ""
+            )
+            raise DataError(
+                path,
+                f"not UTF-8 text: byte 0x{chunk[exc.start]:02x} at byte {exc.start + 1} of the line{cut}",
+                line,
+            ) from None
+        for piece in text_lines(text):
+            number += 1
+            yield piece
 
 
 def _parsed(lines: Iterator[str], path: Path) -> Iterator[Line]:
     count = 0
-    number = 0
-    decoded = _decoded(lines, path, lambda: number + 1)
-    for number, raw in enumerate(decoded, start=1):
+    for number, raw in enumerate(lines, start=1):
         if number == 1 and raw.startswith(BOM):
             raw = raw[1:]
         if not raw.strip():
@@ -121,8 +134,8 @@ def jsonl_lines(path: str | Path, text: str | None = None) -> Iterator[Line]:
     if text is not None:
         yield from _parsed(text_lines(text), path)
         return
-    with path.open(encoding="utf-8", newline="") as handle:
-        yield from _parsed(handle, path)
+    with path.open("rb") as handle:
+        yield from _parsed(decoded_lines(handle, path), path)
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -154,9 +167,31 @@ def read_json(path: str | Path) -> Any:
     if not text.strip():
         raise DataError(path, "file is empty: no records")
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys(path, text))
     except json.JSONDecodeError as exc:
         raise DataError(path, f"malformed JSON: {exc.msg} at column {exc.colno}", exc.lineno) from None
+
+
+def _unique_keys(path: Path, text: str) -> Any:
+    """An object_pairs_hook refusing a key given twice in one object (json would keep the last silently: in a
+    CHID answer file, a blank's answer would change without a word)."""
+
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                break
+            seen.add(key)
+        needle = json.dumps(key, ensure_ascii=False)
+        first = text.find(needle)
+        second = text.find(needle, first + 1) if first >= 0 else -1
+        line = text.count("\n", 0, second) + 1 if second >= 0 else None
+        raise DataError(path, f"duplicate key {needle[:80]} (JSON keeps only the last value)", line)
+
+    return build
 
 
 def field(

@@ -19,6 +19,7 @@ import logging
 import os
 import tempfile
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -298,10 +299,24 @@ def _validate_folder(folder: Path, folder_for: Callable[[str], Path]) -> Validat
     return result
 
 
+# A leaderboard file is at most a few MB (CMNLI's 13,880 lines are about 0.5 MB); a zip member that unpacks to
+# more is not one, and is not unpacked (a 510 KB zip can otherwise expand to gigabytes).
+MAX_MEMBER_BYTES = 64 << 20
+MAX_MEMBERS = 1000
+
+
 def _validate_zip(archive: Path, folder_for: Callable[[str], Path]) -> Validation:
     result = Validation(target=str(archive))
-    with zipfile.ZipFile(archive) as zf, tempfile.TemporaryDirectory(prefix="clue-validate-") as tmp:
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ClueError(f"{archive}: not a readable zip file ({exc})") from None
+    with zf, tempfile.TemporaryDirectory(prefix="clue-validate-") as tmp:
         infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise ClueError(
+                f"{archive}: {len(infos)} entries (at most {MAX_MEMBERS} expected): not a submission"
+            )
         counts = Counter(i.filename for i in infos)
         for name in sorted(n for n, c in counts.items() if c > 1):
             result.problems.append(f"{name}: appears {counts[name]} times in the zip")
@@ -316,8 +331,13 @@ def _validate_zip(archive: Path, folder_for: Callable[[str], Path]) -> Validatio
             base = info.filename.rsplit("/", 1)[-1]
             target = Path(tmp) / str(number) / base
             target.parent.mkdir()
-            target.write_bytes(zf.read(info))
-            check = _check_named(target, base, folder_for)
+            if _unpack(zf, info, target, archive):
+                check = _check_named(target, base, folder_for)
+            else:
+                check = FileCheck(name=base)
+                check.problems.append(
+                    f"unpacks to more than {MAX_MEMBER_BYTES >> 20} MB, far more than any leaderboard file: not checked"
+                )
             if "/" in info.filename:
                 check.name = info.filename
                 check.problems.insert(0, "inside a folder: move it to the zip root")
@@ -325,6 +345,24 @@ def _validate_zip(archive: Path, folder_for: Callable[[str], Path]) -> Validatio
     if not result.files:
         result.problems.append("no leaderboard files in the zip")
     return result
+
+
+def _unpack(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, archive: Path) -> bool:
+    """Stream one member to `target`, stopping past MAX_MEMBER_BYTES (False); zipfile checks the CRC at the
+    end, so a damaged member is a ClueError naming it."""
+    if info.file_size > MAX_MEMBER_BYTES:
+        return False
+    written = 0
+    try:
+        with zf.open(info) as src, target.open("wb") as out:
+            while block := src.read(1 << 16):
+                written += len(block)
+                if written > MAX_MEMBER_BYTES:
+                    return False
+                out.write(block)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+        raise ClueError(f"{archive}: member {info.filename} is damaged or unreadable ({exc})") from None
+    return True
 
 
 def write_zip(files: Mapping[str, Path], out: str | Path) -> Path:

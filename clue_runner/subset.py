@@ -15,6 +15,7 @@ current directory: the swap removes the old folder whole.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import tempfile
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from clue_runner.data import BOM, Line, has_bom, jsonl_lines
 from clue_runner.errors import ClueError, DataError
+from clue_runner.results import current_umask
 
 if TYPE_CHECKING:
     from clue_runner.tasks.base import Task
@@ -157,6 +159,7 @@ def subset_task(
     rng = random.Random(seed)
     dst.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dst.name}.tmp-", dir=dst.parent))
+    os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it owner-only; the subset is a normal folder
     kept: dict[str, int] = {}
     try:
         for split in ["train", "dev", *tests, *others]:

@@ -76,6 +76,25 @@ def read_examples(
     return examples
 
 
+def empty_texts(examples: Sequence[TextExample], names: tuple[str, str | None]) -> list[DataError]:
+    """A problem for each record whose text (named by `names`, the fields text_a and text_b come from) is blank.
+
+    Not a reading error: the model still gets [CLS] [SEP] for it, and a test record must be answered anyway, so
+    `clue run` keeps such records; `clue check-data` lists them."""
+    problems = []
+    for example in examples:
+        a = example.text_a if isinstance(example.text_a, tuple) else (example.text_a,)
+        blank = [names[0]] if not any(piece.strip() for piece in a) else []
+        if example.text_b is not None and not example.text_b.strip():
+            blank.append(names[1] or "second text")
+        if blank:
+            path, line = example.source.rsplit(":", 1)
+            problems.append(
+                DataError(path, f"empty {' and '.join(blank)}: the model sees no text", int(line))
+            )
+    return problems
+
+
 def read_split(
     data_dir: Path,
     split: str,
@@ -256,15 +275,20 @@ def classification_task(
     checksums: TaskChecksums | None = None,
     paddle_mirror: bool = False,
     former_names: Mapping[str, str] | None = None,
+    text_fields: tuple[str, str | None] = ("text", "second text"),
 ) -> Task:
     """The Task for a sentence / sentence-pair classification task: what differs between the 7 is the label
     set, the files, how a record becomes (text_a, text_b), and the leaderboard file names.
 
-    `joiner(cfg)` joins a tuple `text_a` (CSL's keywords) at encode time, where the config is known.
+    `joiner(cfg)` joins a tuple `text_a` (CSL's keywords) at encode time, where the config is known;
+    `text_fields` names the fields text_a and text_b come from, for `clue check-data`'s empty-text problems.
     """
 
     def read(data_dir: Path, split: str) -> list[TextExample]:
         return read_split(data_dir, split, files, texts, labels, drop_labels)
+
+    def check(data_dir: Path, split: str) -> list[DataError]:
+        return empty_texts(read(data_dir, split), text_fields)
 
     def encode(
         examples: Sequence[TextExample], tokenizer: PreTrainedTokenizerBase, cfg: RunConfig
@@ -292,6 +316,7 @@ def classification_task(
         splits=files,
         submissions=submissions,
         read=read,
+        check=check,
         encode=encode,
         decode=decode,
         score=score_accuracy,

@@ -56,6 +56,7 @@ TASK = C.classification_task(
     files=FILES,
     submissions={"test": "afqmc_predict.json"},
     texts=texts,
+    text_fields=("sentence1", "sentence2"),
     description="question matching, sentence pair, binary (1 = same meaning)",
     published=PUBLISHED,
     checksums=CHECKSUMS,

@@ -90,6 +90,7 @@ TASK = C.classification_task(
         "wsc_predict.json": "cluewsc11_predict.json",
     },
     texts=texts,
+    text_fields=("text", None),
     description="Winograd coreference: does the [pronoun] refer to the _noun_? (true/false)",
     published=PUBLISHED,
     checksums=CHECKSUMS,

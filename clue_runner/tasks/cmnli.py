@@ -55,6 +55,7 @@ TASK = C.classification_task(
     files=FILES,
     submissions={"test": "cmnli_predict.json"},
     texts=texts,
+    text_fields=("sentence1", "sentence2"),
     description="natural language inference (MultiNLI + XNLI), 3 classes",
     drop_labels=DROP,
     published=PUBLISHED,

@@ -67,6 +67,7 @@ TASK = C.classification_task(
     files=FILES,
     submissions={"test": "csl_predict.json"},
     texts=texts,
+    text_fields=("keyword", "abst"),
     description="scientific keyword recognition: are all keywords genuine? (1/0)",
     joiner=keyword_joiner,
     published=PUBLISHED,

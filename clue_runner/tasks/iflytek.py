@@ -54,6 +54,7 @@ TASK = C.classification_task(
     files=FILES,
     submissions={"test": "iflytek_predict.json"},
     texts=texts,
+    text_fields=("sentence", None),
     description='app description classification, 119 categories (label = "0".."118")',
     published=PUBLISHED,
     checksums=CHECKSUMS,

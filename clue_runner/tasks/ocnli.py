@@ -57,6 +57,7 @@ TASK = C.classification_task(
     submissions={"test": "ocnli_50k_predict.json"},
     former_names={"ocnli_predict.json": "ocnli_50k_predict.json"},
     texts=texts,
+    text_fields=("sentence1", "sentence2"),
     description="original Chinese natural language inference (train.50k), 3 classes",
     drop_labels=DROP,
     published=PUBLISHED,

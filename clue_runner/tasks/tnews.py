@@ -11,15 +11,35 @@ from pathlib import Path
 from typing import Any
 
 from clue_runner.checksums import Digest, TaskChecksums
+from clue_runner.errors import DataError
 from clue_runner.tasks import _classify as C
 
-# The 15 category codes; 105 and 111 do not exist.
-LABELS = tuple(str(code) for code in (*range(100, 105), *range(106, 111), *range(112, 117)))
+# The 15 category codes (105 and 111 do not exist) and their names, as in the archive's labels.json.
+LABEL_DESC = {
+    "100": "news_story", "101": "news_culture", "102": "news_entertainment", "103": "news_sports",
+    "104": "news_finance", "106": "news_house", "107": "news_car", "108": "news_edu", "109": "news_tech",
+    "110": "news_military", "112": "news_travel", "113": "news_world", "114": "news_stock",
+    "115": "news_agriculture", "116": "news_game",
+}  # fmt: skip
+LABELS = tuple(LABEL_DESC)
 FILES = {"train": ("train.json",), "dev": ("dev.json",), "test": ("test.json",), "test1.0": ("test1.0.json",)}
 
 
 def texts(record: dict[str, Any], path: Path, line: int) -> tuple[str, None]:
+    _check_label_desc(record, path, line)
     return C.text(record, "sentence", path, line), None
+
+
+def _check_label_desc(record: dict[str, Any], path: Path, line: int) -> None:
+    """`label_desc` repeats the label's name; one that names another category means the record is damaged
+    (which of the two is right cannot be told), so it is refused rather than trained on."""
+    desc, label = record.get("label_desc"), record.get("label")
+    if desc is None or not isinstance(label, str) or label not in LABEL_DESC:
+        return  # no name to compare (test records), or a label the label check reports
+    if desc != LABEL_DESC[label]:
+        raise DataError(
+            path, f"label {label!r} is {LABEL_DESC[label]!r}, but label_desc says {str(desc)[:40]!r}", line
+        )
 
 
 # Published leaderboard figures (percent; clue report --compare): source -> model short name -> figure.
@@ -55,6 +75,7 @@ TASK = C.classification_task(
     submissions={"test": "tnews11_predict.json", "test1.0": "tnews10_predict.json"},
     former_names={"tnews_predict.json": "tnews11_predict.json"},
     texts=texts,
+    text_fields=("sentence", None),
     description="news title classification, 15 categories (label = category code)",
     published=PUBLISHED,
     checksums=CHECKSUMS,
