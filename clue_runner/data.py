@@ -155,8 +155,10 @@ def count_lines(path: str | Path) -> int:
         return sum(1 for line in handle if line.strip())
 
 
-def read_json(path: str | Path) -> Any:
-    """Read a single-document JSON file (CMRC2018, C3, CHID answers); errors name the line."""
+def read_json(path: str | Path, unique_keys: bool = True) -> Any:
+    """Read a single-document JSON file (CMRC2018, C3, CHID answers); errors name the line. A key given twice in
+    one object is refused unless `unique_keys` is False (leaderboard files: `clue validate` lists every duplicate
+    itself)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -167,7 +169,7 @@ def read_json(path: str | Path) -> Any:
     if not text.strip():
         raise DataError(path, "file is empty: no records")
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys(path, text))
+        return json.loads(text, object_pairs_hook=_unique_keys(path, text) if unique_keys else None)
     except json.JSONDecodeError as exc:
         raise DataError(path, f"malformed JSON: {exc.msg} at column {exc.colno}", exc.lineno) from None
 

@@ -196,7 +196,7 @@ def render(predictions: Sequence[int], examples: Sequence[Blank]) -> str:
 def parse(path: Path, examples: Sequence[Blank]) -> list[int]:
     """Read a chid1x_predict.json back: every blank needs an int candidate index 0..9; keys for blanks not in
     `examples` are ignored (a warning says how many)."""
-    doc = read_json(path)
+    doc = read_json(path, unique_keys=False)
     if not isinstance(doc, dict):
         raise DataError(path, "expected one JSON object {blank: candidate index}")
     missing = [ex.key for ex in examples if ex.key not in doc]
@@ -216,7 +216,7 @@ def submission_check(path: Path, examples: Sequence[Blank], predictions: Sequenc
     record. A record's blanks share one candidate list and each candidate fills at most one blank, so a file that
     gives two blanks of one record the same idiom is certainly partly wrong."""
     try:
-        doc = read_json(path)
+        doc = read_json(path, unique_keys=False)
     except DataError:
         return []  # the shape check has said so
     if not isinstance(doc, dict):

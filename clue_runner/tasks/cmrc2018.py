@@ -206,7 +206,7 @@ def render(predictions: Sequence[str], examples: Sequence[QAExample]) -> str:
 def parse(path: Path, examples: Sequence[QAExample]) -> list[str]:
     """Read a cmrc2018_predict.json back. Every question needs a string answer; ids not in `examples` are
     ignored, as the official evaluator ignores them (a warning says how many)."""
-    doc = read_json(path)
+    doc = read_json(path, unique_keys=False)
     if not isinstance(doc, dict):
         raise DataError(path, "expected one JSON object {question id: answer text}")
     for qid, text in doc.items():

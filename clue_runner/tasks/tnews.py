@@ -22,6 +22,7 @@ LABEL_DESC = {
     "115": "news_agriculture", "116": "news_game",
 }  # fmt: skip
 LABELS = tuple(LABEL_DESC)
+NAMED = frozenset(LABEL_DESC.values())
 FILES = {"train": ("train.json",), "dev": ("dev.json",), "test": ("test.json",), "test1.0": ("test1.0.json",)}
 
 
@@ -32,11 +33,12 @@ def texts(record: dict[str, Any], path: Path, line: int) -> tuple[str, None]:
 
 def _check_label_desc(record: dict[str, Any], path: Path, line: int) -> None:
     """`label_desc` repeats the label's name; one that names another category means the record is damaged
-    (which of the two is right cannot be told), so it is refused rather than trained on."""
+    (which of the two is right cannot be told), so it is refused rather than trained on. Other text there is
+    not a category name and is ignored, as the field is otherwise."""
     desc, label = record.get("label_desc"), record.get("label")
-    if desc is None or not isinstance(label, str) or label not in LABEL_DESC:
-        return  # no name to compare (test records), or a label the label check reports
-    if desc != LABEL_DESC[label]:
+    if not isinstance(label, str) or label not in LABEL_DESC:
+        return  # no label (test records), or one the label check reports
+    if desc in NAMED and desc != LABEL_DESC[label]:
         raise DataError(
             path, f"label {label!r} is {LABEL_DESC[label]!r}, but label_desc says {str(desc)[:40]!r}", line
         )
