@@ -93,6 +93,10 @@ def short_repr(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class AliasRefused(ClueError):
+    """A YAML alias in a config file or --set value."""
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader for config files: duplicate mapping keys and aliases are refused, and only true/false are
     booleans. Aliases are refused because a few lines of nested aliases expand into gigabytes (an alias bomb),
@@ -101,7 +105,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise ClueError(
+            raise AliasRefused(
                 f"{self.name}:{event.start_mark.line + 1}: YAML aliases (*{short_repr(event.anchor, 40)[1:-1]}) "
                 "are not allowed in config files; write the value out"
             )
@@ -276,9 +280,9 @@ def parse_set(assignment: str) -> tuple[list[str], Any]:
         return key.split("."), raw  # whitespace is a value too (e.g. a keyword joiner of " ")
     try:
         value = _parse_yaml(raw, f"--set {key}")
-    except ClueError as exc:
-        if "aliases" in str(exc):
-            raise
+    except AliasRefused:
+        raise
+    except ClueError:
         value = raw  # not YAML (e.g. "="): take the text as a string; the type check still applies
     return key.split("."), value
 

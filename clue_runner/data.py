@@ -81,9 +81,9 @@ def text_lines(text: str) -> Iterator[str]:
     return iter(io.StringIO(text, newline=""))
 
 
-def decoded_lines(handle: BinaryIO, path: Path) -> Iterator[str]:
+def _decoded_lines(handle: BinaryIO, path: Path) -> Iterator[str]:
     """The text lines of a binary file, as `text_lines` splits them, each decoded on its own: bytes that are not
-    UTF-8 (or a character cut at the end of the file) raise a DataError naming the exact line and column. (A
+    UTF-8 (or a character cut at the end of the file) raise a DataError naming the exact line and byte. (A
     text-mode file decodes ahead in blocks, so its error would name whatever line was being read.)"""
     number = 0
     for chunk in handle:  # chunks end at b"\n"; a lone "\r" inside one still ends a line (text_lines)
@@ -135,7 +135,7 @@ def jsonl_lines(path: str | Path, text: str | None = None) -> Iterator[Line]:
         yield from _parsed(text_lines(text), path)
         return
     with path.open("rb") as handle:
-        yield from _parsed(decoded_lines(handle, path), path)
+        yield from _parsed(_decoded_lines(handle, path), path)
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -122,7 +122,7 @@ def infer_splits(
     from clue_runner.samples import head_scores
 
     local = Path(checkpoint).expanduser()
-    check_model_folder(checkpoint, resolve_model(checkpoint))  # a broken folder: one line, before any work
+    check_model_folder(resolve_model(checkpoint))  # a broken folder: one line, before any work
     if local.is_dir():
         check_task_file(spec, local)
     examples = read_splits(spec, folder, list(splits))

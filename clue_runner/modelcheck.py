@@ -33,7 +33,7 @@ UNK_LIMIT = 0.10
 UNK_SAMPLE = 200  # examples encoded for the estimate
 
 
-def check_model_folder(model: str, resolved: str) -> None:
+def check_model_folder(resolved: str) -> None:
     """For a local folder: config.json loads, the weights are there, readable and of the shapes the config
     implies, and tokenizer files exist. Raises ClueError naming the file; hub ids are left to the hub client."""
     folder = Path(resolved)

@@ -280,7 +280,7 @@ def run_task(
     if layer is not None and layer.note:
         log.warning("%s", layer.note)
     # An unknown short name or a broken model folder is reported before any data is read.
-    check_model_folder(cfg.model, _resolved(cfg.model))
+    check_model_folder(_resolved(cfg.model))
     if download and not (data_dir or _has_data(spec)):
         from clue_runner.download import download_task
 
