@@ -4,7 +4,9 @@ empty texts, and a model whose tokenizer does not cover the text."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from harness import FIXTURES, Sandbox, assert_clean_error, assert_only_changed
 from clue_runner.checkdata import check_task
 from clue_runner.errors import DataError
 from clue_runner.registry import get_task
+from clue_runner.subset import subset_task
 
 
 def copy_task(sandbox: Sandbox, task: str) -> Path:
@@ -109,3 +112,17 @@ def test_check_data_model_without_a_fitting_tokenizer(sandbox: Sandbox, tiny_mod
     assert done.returncode == 1, done.stderr
     assert "to [UNK] (at most 10% expected; vocab size 5)" in done.stderr
     assert "no problems found" not in done.stdout
+
+
+def test_subset_folder_has_normal_permissions(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        subset_task(
+            get_task("tnews"),
+            FIXTURES / "tnews",
+            tmp_path / "small",
+            {"train": 3, "dev": 2, "test": 2, "other": 2},
+        )
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "small").stat().st_mode) == 0o755
