@@ -142,14 +142,33 @@ def _kinds(seqs: Sequence[Any]) -> list[str]:
 
 
 def _split(data: np.ndarray, lengths: np.ndarray, kinds: Sequence[str]) -> list[Any]:
+    """The sequences back, each as it was: a Python list, or an array (a view into `data` when the dtype is the
+    stored one). Lists whose ids are all equal (token types, attention masks) come back as one shared list per
+    (value, length), as the encoders build them: CHID's ten choices per blank would otherwise take gigabytes."""
     if len(lengths) != len(kinds) or int(lengths.sum()) != len(data) or (lengths < 0).any():
         raise FeatureFileError("column lengths do not add up")
+    if not len(lengths):
+        return []
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    low, high = np.zeros(len(lengths), dtype=np.int64), np.ones(len(lengths), dtype=np.int64)
+    filled = lengths > 0
+    if filled.any():
+        low[filled] = np.minimum.reduceat(data, starts[filled])
+        high[filled] = np.maximum.reduceat(data, starts[filled])
+    constant = (low == high).tolist()
+    shared: dict[tuple[int, int], list[int]] = {}
     out: list[Any] = []
-    start = 0
-    for length, kind in zip(lengths.tolist(), kinds, strict=True):
-        piece = data[start : start + length]
-        out.append(piece.tolist() if kind == "list" else piece.astype(np.dtype(kind)))
-        start += length
+    for i, (start, length, kind) in enumerate(zip(starts.tolist(), lengths.tolist(), kinds, strict=True)):
+        if kind != "list":
+            piece = data[start : start + length]
+            out.append(piece if piece.dtype == np.dtype(kind) else piece.astype(np.dtype(kind)))
+        elif constant[i]:
+            key = (int(low[i]), length)
+            if key not in shared:
+                shared[key] = [key[0]] * length
+            out.append(shared[key])
+        else:
+            out.append(data[start : start + length].tolist())
     return out
 
 

@@ -101,3 +101,21 @@ def test_tagged_classes_come_only_from_clue_runner(tmp_path: Path) -> None:
         featurestore._decode({"$nt": "os:system", "v": ["true"]})
     with pytest.raises(featurestore.FeatureFileError, match="is not a NamedTuple"):
         featurestore._decode({"$nt": "clue_runner.results:write_json", "v": ["x", 1]})
+
+
+def test_constant_lists_come_back_shared_and_arrays_as_views(tmp_path: Path) -> None:
+    """CHID's attention masks are one shared list per length in memory; the cache keeps it that way."""
+    mask = [1] * 5
+    rows = [
+        {"input_ids": [np.arange(5, dtype=np.int32)] * 2, "attention_mask": [mask, mask]} for _ in range(3)
+    ]
+    path = tmp_path / "f.npz"
+    path.write_bytes(featurestore.dumps(Features(rows=rows, labels=[0, 1, 0], example_index=[0, 1, 2]), "k"))
+    back = featurestore.load(path, "k")
+    masks = [m for row in back.rows for m in row["attention_mask"]]
+    assert all(m is masks[0] for m in masks) and masks[0] == mask
+    ids = back.rows[2]["input_ids"][1]
+    assert ids.dtype == np.int32 and ids.tolist() == list(range(5)) and ids.base is not None
+    empty = Features(rows=[], labels=[], example_index=[])
+    path.write_bytes(featurestore.dumps(empty, "k"))
+    assert len(featurestore.load(path, "k")) == 0
