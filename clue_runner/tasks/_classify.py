@@ -77,10 +77,10 @@ def read_examples(
 
 
 def empty_texts(examples: Sequence[TextExample], names: tuple[str, str | None]) -> list[DataError]:
-    """A problem for each record whose text (named by `names`, the fields text_a and text_b come from) is blank.
+    """A note for each record whose text (named by `names`, the fields text_a and text_b come from) is blank.
 
     Not a reading error: the model still gets [CLS] [SEP] for it, and a test record must be answered anyway, so
-    `clue run` keeps such records; `clue check-data` lists them."""
+    `clue run` keeps such records; `clue check-data` lists them as notes."""
     problems = []
     for example in examples:
         a = example.text_a if isinstance(example.text_a, tuple) else (example.text_a,)
