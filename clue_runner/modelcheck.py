@@ -22,8 +22,14 @@ if TYPE_CHECKING:
     from clue_runner.tasks.base import Example, Task
 
 # The files a tokenizer can be built from (fast tokenizer, WordPiece, SentencePiece, BPE).
-TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model",
-                   "vocab.json")  # fmt: skip
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "tokenizer.model",
+    "vocab.json",
+)
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 OTHER_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 
@@ -59,11 +65,10 @@ def _load_config(folder: Path) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         line = f":{exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise ClueError(f"{path}{line}: not valid JSON ({_first_line(exc)})") from None
+    # transformers raises ValueError, KeyError, TypeError ... for a config it cannot use.
     try:
         return AutoConfig.from_pretrained(str(folder))
-    except (
-        Exception
-    ) as exc:  # transformers raises ValueError, KeyError, TypeError ... for a config it cannot use
+    except Exception as exc:
         raise ClueError(f"{path}: not a usable model config: {_first_line(exc)}") from None
 
 
