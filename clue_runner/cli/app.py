@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -21,7 +22,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    # Plain help: rich markup would eat every literal "[default: ...]" in option help, and the rich panels give
+    # every option a type column (flags showed as `--overwrite <bool>`). Click's layout shows flags as flags.
+    rich_markup_mode=None,
 )
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -77,9 +80,19 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 CONFIG_OPT = typer.Option(
-    None, "--config", "-c", help="YAML file of config overrides (repeatable; later wins)."
+    None,
+    "--config",
+    "-c",
+    metavar="FILE",
+    help="YAML file of config overrides (repeatable; later wins) [default: none].",
 )
-SET_OPT = typer.Option(None, "--set", "-s", help="Override one key, e.g. --set train.lr=3e-5 (repeatable).")
+SET_OPT = typer.Option(
+    None,
+    "--set",
+    "-s",
+    metavar="KEY=VALUE",
+    help="Override one key, e.g. --set train.lr=3e-5 (repeatable) [default: none].",
+)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -88,10 +101,34 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+# Value placeholders in --help, by annotation: `--data-dir PATH`, `--seed INTEGER` (typer would print `<path>`,
+# `<list[Path]>`); flags get none, so they read as flags.
+_METAVARS = {Path: "PATH", int: "INTEGER", float: "NUMBER", str: "TEXT"}
+
+
+def command() -> Any:
+    """The click command behind `app`, with upper-case placeholders for arguments and option values."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for sub in [group, *getattr(group, "commands", {}).values()]:
+        for param in sub.params:
+            if param.metavar is not None or getattr(param, "is_flag", False):
+                continue
+            desc = getattr(param, "type_descriptor", None)
+            annotation = getattr(desc, "annotation", None)
+            element = (getattr(annotation, "__args__", None) or (annotation,))[0]
+            if param.param_type_name == "argument":
+                param.metavar = (param.name or "").upper() + ("..." if param.nargs != 1 else "")
+            elif element in _METAVARS:
+                param.metavar = _METAVARS[element]
+    return group
+
+
 def main() -> None:
     """Entry point: run the app, turning ClueError (and file-system errors) into one clear line, exit status 2."""
     try:
-        app()
+        command()(prog_name="clue")
     except ClueError as exc:
         sys.exit(fail(str(exc)).exit_code)
     except OSError as exc:  # a full disk, a permission problem: the user can act on the one line

@@ -21,9 +21,19 @@ if TYPE_CHECKING:
     from clue_runner.submission import Validation
 
 CONFIG_OPT = typer.Option(
-    None, "--config", "-c", help="YAML file of config overrides for every cell (repeatable)."
+    None,
+    "--config",
+    "-c",
+    metavar="FILE",
+    help="YAML file of config overrides for every cell (repeatable) [default: none].",
 )
-SET_OPT = typer.Option(None, "--set", "-s", help="Override one key in every cell, e.g. --set train.epochs=2.")
+SET_OPT = typer.Option(
+    None,
+    "--set",
+    "-s",
+    metavar="KEY=VALUE",
+    help="Override one key in every cell, e.g. --set train.epochs=2 (repeatable) [default: none].",
+)
 DATA_ROOT_OPT = typer.Option(
     None,
     "--data-root",
@@ -49,7 +59,10 @@ def bench_cmd(
         ..., "--tasks", "-t", help="`all` (the 11 tasks) or names separated by commas."
     ),
     model: str | None = typer.Option(
-        None, "--model", "-m", help="Short name, hub id or local folder [default: config `model`]."
+        None,
+        "--model",
+        "-m",
+        help="Short name, hub id or local folder [default: config key `model`, bert-base-chinese].",
     ),
     seeds: str | None = typer.Option(
         None, "--seeds", help="Seeds separated by commas, one cell each [default: config `seed`]."
@@ -142,12 +155,13 @@ def report_cmd(
     compare: str | None = typer.Option(
         None,
         "--compare",
-        help="Add published figures and deltas: bojone (test) | paddlenlp (dev) | clue (dev).",
+        help="Add published figures and deltas: bojone (test) | paddlenlp (dev) | clue (dev) [default: none].",
     ),
     plot: Path | None = typer.Option(
         None,
         "--plot",
-        help="Write a PNG: learning curves for one run, else per-task scores vs published ones.",
+        help="Write a PNG: learning curves for one run, else per-task scores vs published ones "
+        "[default: no plot].",
     ),
     every_group: bool = typer.Option(
         False, "--all", help="One row per configuration (e.g. each grid point), not only each task's best."
