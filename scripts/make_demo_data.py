@@ -144,7 +144,7 @@ def tnews_files(rng: random.Random, n_train: int, n_dev: int, n_test: int) -> di
 
 # ------------------------------------------------------------------------------------------------ IFLYTEK
 
-# All 119 category names in label order (clue_spec §4), for labels.json and `label_des`.
+# All 119 category names in label order (tasks/iflytek.md), for labels.json and `label_des`.
 IFLYTEK_NAMES = [
     "打车",
     "地图导航",
