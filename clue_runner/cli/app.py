@@ -95,6 +95,33 @@ SET_OPT = typer.Option(
 )
 
 
+QUIET_OPT = typer.Option(
+    False, "--quiet", "-q", help="Print only errors and the final result (no progress, no warnings)."
+)
+LOG_EVERY_OPT = typer.Option(
+    30.0,
+    "--log-every-s",
+    min=0.1,
+    metavar="SECONDS",
+    help="When stderr is not a terminal (nohup, SLURM, CI): seconds between progress lines; phase changes, dev "
+    "evaluations and other events always get a line at once.",
+)
+REPORT_TO_OPT = typer.Option(
+    None,
+    "--report-to",
+    metavar="TRACKERS",
+    help="Experiment trackers, separated by commas: tensorboard, wandb, mlflow, comet_ml, aim, clearml, dvclive, "
+    "swanlab, trackio (each an optional install, e.g. pip install 'clue-runner[tensorboard]'); TensorBoard "
+    "writes into the run folder [default: config key `output.report_to`, none].",
+)
+
+
+def quiet_logging(quiet: bool) -> None:
+    """--quiet: only errors from here on (the final result is printed by the command itself)."""
+    if quiet:
+        logging.getLogger("clue_runner").setLevel(logging.ERROR)
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one red error line and return the Exit to raise."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True)

@@ -11,7 +11,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from clue_runner.cli.app import CONFIG_OPT, SET_OPT, app, console, err_console, fail
+from clue_runner.cli.app import (
+    CONFIG_OPT,
+    LOG_EVERY_OPT,
+    QUIET_OPT,
+    REPORT_TO_OPT,
+    SET_OPT,
+    app,
+    console,
+    err_console,
+    fail,
+    quiet_logging,
+)
 
 DATA_DIR_OPT = typer.Option(
     None,
@@ -223,12 +234,20 @@ def run_cmd(
     download: bool = typer.Option(
         False, "--download", help="Download the task's data first when it is missing."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    quiet: bool = QUIET_OPT,
     log_samples: bool = LOG_SAMPLES_OPT,
+    log_every_s: float = LOG_EVERY_OPT,
+    report_to: str | None = REPORT_TO_OPT,
 ) -> None:
-    """Fine-tune on TASK, score dev, predict the test set(s) and write leaderboard files + results.json."""
+    """Fine-tune on TASK, score dev, predict the test set(s) and write leaderboard files + results.json.
+
+    Progress goes to stderr: live bars in a terminal; elsewhere (a log file) timestamped lines, one per phase,
+    dev evaluation and event, and the current status every --log-every-s seconds. The dev table, the files
+    written and the run folder go to stdout.
+    """
     from clue_runner.runner import run_task
 
+    quiet_logging(quiet)
     outcome = run_task(
         task,
         model=model,
@@ -243,6 +262,8 @@ def run_cmd(
         download=download,
         progress=not quiet,
         log_samples=log_samples,
+        log_every_s=log_every_s,
+        report_to=report_to,
     )
     if not outcome.main_process:
         return
@@ -282,7 +303,7 @@ def predict_cmd(
     set_: list[str] = SET_OPT,
     log_samples: bool = LOG_SAMPLES_OPT,
     offline: bool = typer.Option(False, "--offline", help="Never touch the network."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    quiet: bool = QUIET_OPT,
 ) -> None:
     """Write the leaderboard file(s) for every test split present, from a saved run or any fine-tuned checkpoint.
 
@@ -296,6 +317,7 @@ def predict_cmd(
         raise fail("give either --run RUN_FOLDER or --model CHECKPOINT")
     if offline:
         set_offline()
+    quiet_logging(quiet)
     if run is not None:
         out = output_dir or run / "submission"
         if config or set_:

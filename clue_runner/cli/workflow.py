@@ -14,7 +14,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from clue_runner.cli.app import app, console, err_console, fail
+from clue_runner.cli.app import (
+    LOG_EVERY_OPT,
+    QUIET_OPT,
+    REPORT_TO_OPT,
+    app,
+    console,
+    err_console,
+    fail,
+    quiet_logging,
+)
 
 if TYPE_CHECKING:
     from clue_runner.bench import Cell
@@ -84,18 +93,26 @@ def bench_cmd(
         "cells go to <out>/<task>/lr=1e-5_.../seed<k>/).",
     ),
     offline: bool = typer.Option(False, "--offline", help="Never touch the network."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-cell progress bars."),
+    quiet: bool = QUIET_OPT,
+    log_every_s: float = LOG_EVERY_OPT,
+    report_to: str | None = REPORT_TO_OPT,
 ) -> None:
     """Run every (task, grid point, seed) cell as a `clue run`; re-running skips completed cells, retries the rest.
 
     Works under `accelerate launch -m clue_runner bench ...` too: cells run in this process.
     """
-    from clue_runner.bench import is_main_process, parse_grid, parse_seeds, parse_tasks, run_bench
+    from functools import partial
 
+    from clue_runner.bench import is_main_process, parse_grid, parse_seeds, parse_tasks, run_bench
+    from clue_runner.runner import run_task
+
+    quiet_logging(quiet)
     main = is_main_process()
+    if report_to is not None:  # part of each cell's config, like any --set
+        set_ = [*(set_ or []), f"output.report_to={report_to}"]
 
     def on_cell(cell: Cell) -> None:
-        if not main:
+        if not main or quiet:
             return
         if cell.status == "running":
             err_console.print(f"[bold]{_name(cell)}[/] seed {cell.seed}: running -> {escape(str(cell.dir))}")
@@ -120,6 +137,7 @@ def bench_cmd(
         on_cell=on_cell,
         recipe=recipe,
         grid=parse_grid(list(grid or [])),
+        run=partial(run_task, log_every_s=log_every_s),
     )
     if not main:
         return
