@@ -36,7 +36,15 @@ def _clue(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_demo_sweep_covers_all_tasks_and_its_zip_validates(tmp_path: Path, tiny_model: Path) -> None:
     runs = tmp_path / "runs"
-    cap = ["--set", "train.max_steps=2", "--set", "train.eval_every=null", "--quiet"]
+    cap = [
+        "--set",
+        "train.max_steps=1",
+        "--set",
+        "train.eval_every=null",
+        "--set",
+        "data.max_eval=16",
+        "--quiet",
+    ]
     done = subprocess.run(
         _demo_sweep(tiny_model, runs) + cap, capture_output=True, text=True, cwd=ROOT, timeout=900,
         env={**os.environ, "COLUMNS": "200"},
