@@ -603,7 +603,9 @@ def scores_figure(summary: dict[str, Any], source: str = "bojone") -> Any:
     ax.set_ylabel("score (%)")
     score = summary["clue_score"]
     ax.set_title(
-        f"{summary['model']}: CLUE 1.1 score {_f(score)}{'' if summary['complete'] else ' (partial)'}"
+        f"{summary['model']}: CLUE 1.1 score {_f(score)}"
+        if summary["complete"]
+        else f"{summary['model']}: no CLUE 1.1 score ({len(summary['missing'])} of {len(LEADERBOARD_TASKS)} tasks missing)"
     )
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     fig.tight_layout()
