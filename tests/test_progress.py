@@ -65,7 +65,7 @@ def test_terminal_shows_the_opening_panel() -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=140, color_system=None)
     reporter = Reporter(console=console, label="cmrc2018")
-    reporter.plan({"run folder": "runs/cmrc2018/x", "recipe": "base.yaml < tasks/cmrc2018.yaml"})
+    reporter.plan({"run folder": "runs/cmrc2018/x", "config": "base.yaml < tasks/cmrc2018.yaml"})
     with reporter:
         reporter.heading("runs/cmrc2018/x")
         reporter.phase("load model", "bert-base-chinese")
@@ -79,7 +79,7 @@ def test_terminal_shows_the_opening_panel() -> None:
     text = out.getvalue()
     assert "clue run cmrc2018" in text  # the panel's title
     panel = text[text.index("clue run cmrc2018") :]
-    order = ["run folder", "recipe", "train", "device", "training"]
+    order = ["run folder", "config", "train", "device", "training"]
     assert [panel.index(f"│ {key}") for key in order] == sorted(panel.index(f"│ {key}") for key in order)
     for value in ("10,142 examples -> 10,560 windows", "world size 8", "880 optimizer steps", "2.00 epochs"):
         assert value in text
@@ -140,7 +140,12 @@ def test_log_file_gets_progress_lines_before_the_first_eval(
     assert progress[0].endswith(f"run: run folder {tmp_path / 'run'}")
     first_dev = next(i for i, line in enumerate(progress) if re.search(r" dev: step \d+: dev accuracy", line))
     assert any(" train: step " in line for line in progress[:first_dev])
-    for field in ("plan: recipe:", "plan: train:", "plan: device: cpu", "plan: training: 12 optimizer steps"):
+    for field in (
+        "plan: config: base.yaml < tasks/tnews.yaml < recipe paddlenlp",
+        "plan: train:",
+        "plan: device: cpu",
+        "plan: training: 12 optimizer steps",
+    ):
         assert any(field in line for line in progress), field
     assert any("phase: load model" in line for line in progress)
     assert any(re.search(r"train: step \d+/12 .*\| loss [\d.]+ \| lr ", line) for line in progress)
