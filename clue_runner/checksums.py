@@ -1,7 +1,7 @@
 """Checksums of the official CLUE archives and their files: the data types, and the JSON form of a table.
 
 Each task module declares its archive's published digests (`Task.checksums`). Sources: PaddleNLP `paddlenlp/datasets/clue.py` (md5 of every zip and of every file its loader reads) and the
-Hugging Face `clue` dataset_infos.json (sha256 and size of a zip). Only values the spec gives in full are used:
+Hugging Face `clue` dataset_infos.json (sha256 and size of a zip). Only values published in full are used:
 truncated ones (`2469c420…6ce0`) cannot be checked. Tasks without published values (CLUENER, C3, the CMRC2018 and
 CHID files) download with a warning that there is nothing to verify against.
 

@@ -61,12 +61,18 @@ class EvalConfig:
 
 
 @dataclass(frozen=True)
+class OutputConfig:
+    report_to: str
+
+
+@dataclass(frozen=True)
 class RunConfig:
     seed: int
     model: str
     train: TrainConfig
     data: DataConfig
     eval: EvalConfig
+    output: OutputConfig
     task: dict[str, Any] = field(default_factory=dict)
 
 
@@ -426,9 +432,13 @@ def build(tree: dict[str, Any]) -> RunConfig:
         train=TrainConfig(**_numbers(TrainConfig, tree["train"])),
         data=DataConfig(**_numbers(DataConfig, tree["data"])),
         eval=EvalConfig(**_numbers(EvalConfig, tree["eval"])),
+        output=OutputConfig(**_numbers(OutputConfig, tree["output"])),
         task=dict(tree.get("task") or {}),
     )
     _check_types(cfg)
+    from clue_runner.trackers import tracker_names
+
+    tracker_names(cfg.output.report_to)  # unknown names now; a missing package when a run starts
     if cfg.train.precision not in PRECISIONS:
         raise ClueError(
             f"train.precision must be one of {', '.join(PRECISIONS)}, got {short_repr(cfg.train.precision)}"

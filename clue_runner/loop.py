@@ -260,6 +260,12 @@ def train(
     tokens = torch.zeros((), dtype=torch.long, device=accelerator.device)
     window_loss = torch.zeros((), dtype=torch.float32, device=accelerator.device)
     window_n = 0
+    reporter.opening(
+        {
+            "training": f"{total:,} optimizer steps, {steps_per_epoch:,} per epoch = {total / steps_per_epoch:.2f} "
+            f"epochs; dev every {f'{cfg.train.eval_every} steps' if cfg.train.eval_every else 'epoch'}",
+        }
+    )
     task_id = reporter.start("train", total=total)
 
     def run_eval(step: int, epoch: float) -> None:
@@ -274,7 +280,7 @@ def train(
         if log_line:
             log_line({"step": step, "epoch": round(epoch, 4), "dev": metrics})
         shown = task.metrics[:4]  # the headline metrics; CLUENER's per-type F1s stay in results/metrics.jsonl
-        reporter.note(f"step {step}: dev " + ", ".join(f"{k} {metrics[k]:.2f}" for k in shown))
+        reporter.note(f"step {step}: dev " + ", ".join(f"{k} {metrics[k]:.2f}" for k in shown), kind="dev")
         if metrics[task.main_metric] > best_score:
             best_score = metrics[task.main_metric]
             result.best_metrics, result.best_step = metrics, step
@@ -312,7 +318,12 @@ def train(
             scheduler.step()
             step += 1
             fraction = step / steps_per_epoch
-            reporter.advance(task_id, loss=running_loss / max(1, running_n))
+            reporter.advance(
+                task_id,
+                loss=running_loss / max(1, running_n),
+                lr=float(scheduler.get_last_lr()[0]),
+                epoch=fraction,
+            )
             if log_line and (step % cfg.train.log_every == 0 or step == total):
                 log_line(
                     {

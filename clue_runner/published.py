@@ -1,4 +1,4 @@
-"""Published CLUE scores, for `clue report --compare` and `--plot`.
+"""Published CLUE scores (listed with their sources in docs/clue.md §7), for `clue report --compare` and `--plot`.
 
 Three sources; each task module holds its own figures (`Task.published`: source -> model short name ->
 leaderboard figure, percent):
@@ -7,7 +7,7 @@ leaderboard figure, percent):
 - `paddlenlp`: PaddleNLP's CLUE grid search, best **dev** score per task.
 - `clue`: the official CLUE baselines (TensorFlow, CLUE README per-task tables; OCNLI from the OCNLI repo),
   **dev** scores, so that they compare with what a local run measures. Its WSC numbers are probably the old WSC
-  (spec §13.3 notes), so treat that delta with care.
+  (docs/clue.md §7.3, caveats), so treat that delta with care.
 
 One figure per task, in the task's `board_metric`: accuracy for the classification and choice tasks, the
 leaderboard macro F1 for CLUENER, and EM for CMRC2018 (the CLUE leaderboard ranks CMRC2018 by EM; its F1 is a

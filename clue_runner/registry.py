@@ -33,7 +33,7 @@ TASKS: dict[str, str] = _discover()
 # Tasks whose test scores make up the CLUE 1.1 average.
 LEADERBOARD_TASKS: tuple[str, ...] = tuple(t for t in CLUE11_TASKS if t in TASKS)
 
-# Short names -> Hugging Face hub ids (clue_spec §13.4).
+# Short names -> Hugging Face hub ids (docs/clue.md §8).
 MODELS: dict[str, str] = {
     "bert-base-chinese": "google-bert/bert-base-chinese",
     "bert-wwm": "hfl/chinese-bert-wwm",

@@ -508,7 +508,23 @@ def read_metrics_log(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, A
 
 
 def plot_curves(run_dir: Path, results: dict[str, Any], out: Path) -> None:
-    """Loss, learning rate and dev metrics against the optimizer step, from the run's metrics.jsonl."""
+    """Write `curves_figure` as a PNG."""
+    plt = _pyplot()
+    _save(curves_figure(run_dir, results), plt, out)
+
+
+def plot_scores(summary: dict[str, Any], out: Path, source: str = "bojone") -> None:
+    """Write `scores_figure` as a PNG."""
+    plt = _pyplot()
+    _save(scores_figure(summary, source), plt, out)
+
+
+def curves_figure(run_dir: Path, results: dict[str, Any]) -> Any:
+    """Loss, learning rate and dev metrics against the optimizer step, from the run's metrics.jsonl.
+
+    The headline dev metrics get one panel; per-type scores (CLUENER's `f1_<type>`, ten curves) get their own, so
+    that neither legend hides the other's data. Legends sit outside the axes.
+    """
     log_file = run_dir / "metrics.jsonl"
     if not log_file.is_file():
         raise ClueError(f"{run_dir}: no metrics.jsonl to draw learning curves from")
@@ -516,29 +532,42 @@ def plot_curves(run_dir: Path, results: dict[str, Any], out: Path) -> None:
     if not train and not evals:
         raise ClueError(f"{log_file}: no training or eval lines")
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    names = sorted({k for r in evals for k in r["dev"]})
+    per_type = [n for n in names if n.startswith("f1_")]
+    headline = [n for n in names if n not in per_type]
+    panels = 4 if per_type else 3
+    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.2))
     steps = [r["step"] for r in train]
     marker = "o" if len(steps) < 30 else None  # a short run's few points would not show as a bare line
     axes[0].plot(steps, [r["loss"] for r in train], color="tab:blue", marker=marker)
     axes[0].set(title="training loss", xlabel="step", ylabel="loss")
     axes[1].plot(steps, [r.get("lr") for r in train], color="tab:orange", marker=marker)
     axes[1].set(title="learning rate", xlabel="step", ylabel="lr")
-    names = sorted({k for r in evals for k in r["dev"]})
-    for name in names:
-        points = [(r["step"], r["dev"][name]) for r in evals if isinstance(r["dev"].get(name), (int, float))]
-        axes[2].plot([p[0] for p in points], [p[1] for p in points], marker="o", label=name)
-    if results.get("best_step") is not None:
-        axes[2].axvline(results["best_step"], color="grey", linestyle=":", label="best")
-    axes[2].set(title="dev metrics", xlabel="step", ylabel="%")
-    if names:
-        axes[2].legend()
+    axes[1].ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+    for ax, group, title in ((axes[2], headline, "dev metrics"), (axes[-1], per_type, "dev F1 per type")):
+        if not group:
+            continue
+        for name in group:
+            points = [
+                (r["step"], r["dev"][name]) for r in evals if isinstance(r["dev"].get(name), (int, float))
+            ]
+            label = name.removeprefix("f1_") if group is per_type else name
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=3, label=label)
+        if results.get("best_step") is not None:
+            ax.axvline(results["best_step"], color="grey", linestyle=":", label="best step")
+        ax.set(title=title, xlabel="step", ylabel="%")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False, borderaxespad=0)
     model = (results.get("model") or {}).get("name")
     fig.suptitle(f"{results.get('task')} / {model} / seed {results.get('seed')}")
-    _save(fig, plt, out)
+    fig.tight_layout()  # makes room for the legends outside the axes
+    return fig
 
 
-def plot_scores(summary: dict[str, Any], out: Path, source: str = "bojone") -> None:
-    """Per-task mean with std error bars, next to the `source` published figure where there is one."""
+def scores_figure(summary: dict[str, Any], source: str = "bojone") -> Any:
+    """Per-task mean with std error bars, next to the `source` published figure where there is one.
+
+    Value labels sit above each bar's error bar, with head room left for them; the legend goes below the axes.
+    """
     plt = _pyplot()
     tasks = [t for t, e in summary["tasks"].items() if e["n"] > 0]
     if not tasks:
@@ -550,25 +579,37 @@ def plot_scores(summary: dict[str, Any], out: Path, source: str = "bojone") -> N
     pairs = any(v is not None for v in theirs)
     width = 0.4 if pairs else 0.6
     xs = list(range(len(tasks)))
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(tasks) + 2), 4.5))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(tasks) + 2), 5.0))
     left = [x - width / 2 for x in xs] if pairs else xs
-    bars = ax.bar(left, ours, width, yerr=errs, capsize=4, label=f"ours (dev, n={_ns(summary)})")
-    ax.bar_label(bars, fmt="%.1f", padding=2, fontsize=8)
+    ax.bar(left, ours, width, yerr=errs, capsize=4, label=f"ours (dev, n={_ns(summary)})", color="tab:blue")
+    tops = [v + e for v, e in zip(ours, errs, strict=True)]
+    for x, top, value in zip(left, tops, ours, strict=True):
+        ax.annotate(
+            f"{value:.1f}", (x, top), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8
+        )
     if pairs:
         # Tasks the source does not publish get no grey bar rather than a misleading zero.
         known = [(x + width / 2, v) for x, v in zip(xs, theirs, strict=True) if v is not None]
-        grey = ax.bar(
+        ax.bar(
             [k[0] for k in known], [k[1] for k in known], width, label=SOURCES[source].title, color="tab:grey"
         )
-        ax.bar_label(grey, fmt="%.1f", padding=2, fontsize=8)
+        for x, value in known:
+            ax.annotate(
+                f"{value:.1f}", (x, value), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8
+            )
+        tops += [k[1] for k in known]
+    ax.set_ylim(0, max(max(tops) * 1.12, 1.0))  # head room for the value labels
     ax.set_xticks(xs, [f"{t}\n({summary['tasks'][t]['metric']})" for t in tasks])
     ax.set_ylabel("score (%)")
     score = summary["clue_score"]
     ax.set_title(
-        f"{summary['model']}: CLUE 1.1 score {_f(score)}{'' if summary['complete'] else ' (partial)'}"
+        f"{summary['model']}: CLUE 1.1 score {_f(score)}"
+        if summary["complete"]
+        else f"{summary['model']}: no CLUE 1.1 score ({len(summary['missing'])} of {len(LEADERBOARD_TASKS)} tasks missing)"
     )
-    ax.legend(loc="lower right")
-    _save(fig, plt, out)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    fig.tight_layout()
+    return fig
 
 
 def _ns(summary: dict[str, Any]) -> str:
@@ -580,7 +621,6 @@ def _save(fig: Any, plt: Any, out: Path) -> None:
     from clue_runner.results import atomic_write_bytes
 
     buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=100)
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")  # keeps the outside legends in the image
     plt.close(fig)
     atomic_write_bytes(out, buffer.getvalue())

@@ -30,6 +30,7 @@ from clue_runner.data import (
     task_data_dir,
 )
 from clue_runner.errors import ClueError
+from clue_runner.progress import DEFAULT_LOG_EVERY_S, Reporter
 from clue_runner.recipes import DEFAULT_RECIPE
 from clue_runner.registry import MODELS, get_task
 from clue_runner.results import RESULTS_SCHEMA, atomic_write_text, write_json
@@ -259,28 +260,34 @@ def run_task(
     progress: bool = True,
     argv: Sequence[str] | None = None,
     log_samples: bool = False,
+    log_every_s: float = DEFAULT_LOG_EVERY_S,
+    report_to: str | None = None,
 ) -> RunOutcome:
     """Fine-tune `task`, score dev, predict every test split present and write the run directory.
 
     With `log_samples`, the best model's per-example outputs on dev and the test splits go to
-    `<run>/predictions/<split>.jsonl` (see samples.py).
+    `<run>/predictions/<split>.jsonl` (see samples.py). `progress`: show progress (see progress.py; `log_every_s`
+    paces it when stderr is not a terminal). `report_to`: experiment trackers, overriding `output.report_to`.
     """
     from clue_runner.modelcheck import check_model_folder, coverage_problem
     from clue_runner.modeling import fail_fast_network, load_tokenizer, set_offline
+    from clue_runner.trackers import parse_report_to
 
     if offline:
         set_offline()
     fail_fast_network()
     t_start = time.perf_counter()
     spec = get_task(task)
+    overrides = {"model": model, "seed": seed, "output.report_to": report_to}
     tree, sources, layer = config_mod.merged_with_sources(
-        spec.name, list(config_files), list(sets), {"model": model, "seed": seed}, recipe
+        spec.name, list(config_files), list(sets), overrides, recipe
     )
     cfg = config_mod.build(tree)
     if layer is not None and layer.note:
         log.warning("%s", layer.note)
     # An unknown short name or a broken model folder is reported before any data is read.
     check_model_folder(_resolved(cfg.model))
+    parse_report_to(cfg.output.report_to)  # a tracker that is not installed, likewise
     if download and not (data_dir or _has_data(spec)):
         from clue_runner.download import download_task
 
@@ -307,6 +314,11 @@ def run_task(
     preflight(spec, examples["dev"], tokenizer, cfg)
     accelerator = make_accelerator(cfg)
     run_dir = _claim_run_dir(accelerator, run_dir, overwrite)
+    reporter = Reporter(
+        enabled=progress and accelerator.is_main_process, log_every_s=log_every_s, label=spec.name
+    )
+    layers = _layers(spec.name, layer.recipe if layer is not None else None, config_files, sets, overrides)
+    reporter.plan({"run folder": str(run_dir), "config": layers})
     results: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
         "task": spec.name,
@@ -327,7 +339,7 @@ def run_task(
         "started_at": _utc_now(),
     }
     try:
-        return _run(spec, cfg, tree, folder, tests, examples, tokenizer, accelerator, run_dir, results, progress,
+        return _run(spec, cfg, tree, folder, tests, examples, tokenizer, accelerator, run_dir, results, reporter,
                     t_start, log_samples)  # fmt: skip
     except BaseException as exc:
         results.update(status="failed", error=f"{type(exc).__name__}: {exc}", finished_at=_utc_now())
@@ -364,6 +376,48 @@ def _claim_run_dir(accelerator: Accelerator, run_dir: Path, overwrite: bool) -> 
     return run_dir
 
 
+def _layers(
+    task: str,
+    recipe: str | None,
+    config_files: Sequence[str | Path],
+    sets: Sequence[str],
+    flags: dict[str, Any],
+) -> str:
+    """The config layers of a run, lowest first: `base.yaml < tasks/tnews.yaml < recipe paddlenlp < my.yaml <
+    --set train.lr=3e-5 < --seed 1`."""
+    layers = ["base.yaml", f"tasks/{task}.yaml", *([f"recipe {recipe}"] if recipe else [])]
+    layers += [*map(str, config_files), *(f"--set {s}" for s in sets)]
+    layers += [
+        f"--{key.split('.')[-1].replace('_', '-')} {value}"
+        for key, value in flags.items()
+        if value is not None
+    ]
+    return " < ".join(layers)
+
+
+def _opening(
+    spec: Task, examples: dict[str, list[Example]], features: dict[str, Features], results: dict[str, Any]
+) -> dict[str, str]:
+    """What the opening panel shows besides the run folder and config layers (the loop adds steps and epochs)."""
+    unit = "windows" if spec.head == "span" else "features"
+    plan = {
+        "model": f"{results['model']['name']} ({results['model']['resolved']})",
+        "data": results["data"]["dir"],
+    }
+    for split, items in examples.items():
+        shown = f"{len(items):,} examples"
+        if len(features[split]) != len(items):
+            shown += f" -> {len(features[split]):,} {unit}"
+        plan[split] = shown
+    env, batch = results["environment"], results["batch"]
+    plan["device"] = f"{env['device']}, precision {env['precision']}, world size {env['num_processes']}"
+    plan["batch"] = (
+        f"{batch['per_device']} per device x {batch['grad_accum']} accumulation x {batch['world_size']} "
+        f"process(es) = {batch['global']} per optimizer step"
+    )
+    return plan
+
+
 def _has_data(task: Task) -> bool:
     from clue_runner.data import data_root
 
@@ -388,14 +442,14 @@ def _run(
     accelerator: Accelerator,
     run_dir: Path,
     results: dict[str, Any],
-    progress: bool,
+    reporter: Reporter,
     t_start: float,
     log_samples: bool = False,
 ) -> RunOutcome:
     from clue_runner import loop
     from clue_runner.modeling import build_model, save_model
-    from clue_runner.progress import Reporter
     from clue_runner.samples import head_scores, sample_lines, write_samples
+    from clue_runner.trackers import Trackers, parse_report_to
 
     main = accelerator.is_main_process
     if main:
@@ -410,22 +464,32 @@ def _run(
         "global": cfg.train.batch_size * cfg.train.grad_accum * accelerator.num_processes,
     }
 
-    t0 = time.perf_counter()
-    features = {s: featurize(spec, s, examples[s], folder, tokenizer, cfg, accelerator) for s in examples}
-    tokenize_s = time.perf_counter() - t0
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    trackers = Trackers(parse_report_to(cfg.output.report_to), run_dir, f"{spec.name}-{run_dir.name}", main)
 
-    metrics_file = run_dir / "metrics.jsonl"
+    with reporter, trackers:
+        reporter.heading(run_dir)
+        t0 = time.perf_counter()
+        features = {}
+        for s in examples:
+            reporter.phase(f"tokenise {s}", f"{len(examples[s]):,} examples")
+            features[s] = featurize(spec, s, examples[s], folder, tokenizer, cfg, accelerator)
+        tokenize_s = time.perf_counter() - t0
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
 
-    def log_line(record: dict[str, Any]) -> None:
-        if main:
-            import json
+        metrics_file = run_dir / "metrics.jsonl"
 
-            with metrics_file.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        def log_line(record: dict[str, Any]) -> None:
+            if main:
+                import json
 
-    model = build_model(spec, cfg.model, cfg)
-    with Reporter(enabled=progress and main) as reporter:
+                with metrics_file.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            trackers.record(record)
+
+        reporter.phase("load model", cfg.model)
+        model = build_model(spec, cfg.model, cfg)
+        reporter.plan(_opening(spec, examples, features, results))
+        trackers.start(tree)
         try:
             result, best_state = loop.train(
                 model,
@@ -454,7 +518,7 @@ def _run(
         predictions: dict[str, list[Any]] = {}
         samples: dict[str, list[dict[str, Any]]] = {}
         for s in [*tests, *(["dev"] if log_samples else [])]:
-            outputs = loop.infer(model, spec, features[s], cfg, accelerator, pad_id, reporter, s)
+            outputs = loop.infer(model, spec, features[s], cfg, accelerator, pad_id, reporter, f"predict {s}")
             decoded = spec.decode(outputs, features[s], examples[s], cfg)
             if s in tests:
                 predictions[s] = decoded
@@ -463,41 +527,50 @@ def _run(
                 samples[s] = sample_lines(spec, examples[s], decoded, scores, labelled=s not in tests)
         predict_s = time.perf_counter() - t1
 
-    written: dict[str, int] = {}
-    if main:
-        save_model(unwrapped, tokenizer, spec, run_dir / "best")
-        written = write_submissions(spec, predictions, examples, run_dir / "submission")
-        results["predictions"] = {s: str(write_samples(run_dir, s, lines)) for s, lines in samples.items()}
-    accelerator.wait_for_everyone()
-    results.update(
-        status="completed",
-        metrics={"dev": result.best_metrics, "dev_final": result.final_metrics, "history": result.history},
-        best_step=result.best_step,
-        steps=result.steps,
-        epochs=result.epochs,
-        submission_files=written,
-        timings={
-            "tokenize_s": round(tokenize_s, 3),
-            "train_s": round(result.train_s, 3),
-            "eval_s": round(result.eval_s, 3),
-            "predict_s": round(predict_s, 3),
-            "total_s": round(time.perf_counter() - t_start, 3),
-        },
-        throughput={
-            "train_tokens_per_s": round(
-                result.tokens * accelerator.num_processes / max(result.train_s, 1e-9), 1
-            ),
-            "train_sequences_per_s": round(
-                result.sequences * accelerator.num_processes / max(result.train_s, 1e-9), 2
-            ),
-            "eval_sequences_per_s": round(
-                len(features["dev"]) * len(result.history) / max(result.eval_s, 1e-9), 2
-            ),
-        },
-        finished_at=_utc_now(),
-    )
-    if main:
-        write_json(run_dir / "results.json", results)
+        reporter.phase("write", "best model and leaderboard files")
+        written: dict[str, int] = {}
+        if main:
+            save_model(unwrapped, tokenizer, spec, run_dir / "best")
+            written = write_submissions(spec, predictions, examples, run_dir / "submission")
+            results["predictions"] = {
+                s: str(write_samples(run_dir, s, lines)) for s, lines in samples.items()
+            }
+        accelerator.wait_for_everyone()
+        results.update(
+            status="completed",
+            metrics={
+                "dev": result.best_metrics,
+                "dev_final": result.final_metrics,
+                "history": result.history,
+            },
+            best_step=result.best_step,
+            steps=result.steps,
+            epochs=result.epochs,
+            submission_files=written,
+            timings={
+                "tokenize_s": round(tokenize_s, 3),
+                "train_s": round(result.train_s, 3),
+                "eval_s": round(result.eval_s, 3),
+                "predict_s": round(predict_s, 3),
+                "total_s": round(time.perf_counter() - t_start, 3),
+            },
+            throughput={
+                "train_tokens_per_s": round(
+                    result.tokens * accelerator.num_processes / max(result.train_s, 1e-9), 1
+                ),
+                "train_sequences_per_s": round(
+                    result.sequences * accelerator.num_processes / max(result.train_s, 1e-9), 2
+                ),
+                "eval_sequences_per_s": round(
+                    len(features["dev"]) * len(result.history) / max(result.eval_s, 1e-9), 2
+                ),
+            },
+            finished_at=_utc_now(),
+        )
+        if main:
+            write_json(run_dir / "results.json", results)
+        trackers.summary(results, result.best_step)
+        reporter.finish(f"completed in {results['timings']['total_s']:.0f} s: {run_dir}")
     return RunOutcome(run_dir, "completed", results, main)
 
 

@@ -7,7 +7,7 @@ or unknown ids, and the task's own further rules (`submission_check`, e.g. CHID 
 C3 labels within the question's choices). Problems are collected per file so that one run reports everything
 wrong with a submission, not only the first thing.
 
-The zip is flat (files at the root, spec §1.4: a zip with a folder scored 0 on a sibling board) and written to a
+The zip is flat (files at the root, docs/clue.md §2.4: a zip with a folder scored 0 on a sibling board) and written to a
 temp file beside the target, then renamed, so an interrupted `clue submit` never leaves a half-written zip.
 """
 
@@ -130,7 +130,7 @@ def _shape_problem(text: str, document: bool) -> str | None:
             return "expected one JSON object {key: value}, got JSON lines"
         return "not valid JSON"
     if parsed_whole and isinstance(whole, list):
-        return "expected one JSON object per line, got a JSON array (a bare list scored 0, spec §15)"
+        return "expected one JSON object per line, got a JSON array (a bare list scored 0, docs/clue.md §6)"
     if parsed_whole and isinstance(whole, dict) and len(lines) > 1:
         return "expected one JSON object per line, got one JSON document spread over several lines"
     for number, line in enumerate(text_lines(text), start=1):

@@ -46,6 +46,7 @@ def write_tiny_model(
     """Save a random BertModel config + weights and a BertTokenizer into `out_dir`; return the folder."""
     import torch
     from transformers import BertConfig, BertForMaskedLM, BertTokenizer
+    from transformers.utils import logging as hf_logging
 
     from clue_runner.errors import ClueError
 
@@ -71,6 +72,7 @@ def write_tiny_model(
     torch.manual_seed(seed)
     # A masked-LM checkpoint, like the hub's: task heads are freshly initialised on top of its encoder.
     model = BertForMaskedLM(config)
+    hf_logging.disable_progress_bar()  # a "Writing model shards" bar for one small file says nothing
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out

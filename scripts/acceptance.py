@@ -35,7 +35,7 @@ import make_acceptance_data as gen  # noqa: E402
 
 SEED = 20261124
 ALL = gen.TASKS
-# Leaderboard files per task (clue_spec §1.4): file name -> the test file it answers.
+# Leaderboard files per task (docs/clue.md §2.4): file name -> the test file it answers.
 BOARD: dict[str, dict[str, str]] = {
     "afqmc": {"afqmc_predict.json": "test.json"},
     "tnews": {"tnews11_predict.json": "test.json", "tnews10_predict.json": "test1.0.json"},

@@ -1,16 +1,19 @@
-"""Write invented, official-format data for the 7 CLUE classification tasks (the demo and learnability tests).
+"""Write invented, official-format data for all 11 CLUE tasks (the demo, `make demo`, and learnability tests).
 
     python scripts/make_demo_data.py [--out demo/data] [--seed 0] [--tasks tnews,csl]
 
-Every file each task reads is written into <out>/<task>/ in the exact layout of the official archives (JSON
-lines, the same fields, both test versions for TNEWS and CLUEWSC2020, OCNLI's train.50k.json, TNEWS / IFLYTEK
-labels.json). The text is generated, never copied: each label owns a pool of characteristic words that are mixed
-with words shared by all labels, so a 2-layer random BERT learns it to clearly above chance in ~150 steps on CPU.
-Where a task is about a relation (NLI, matching, coreference, keywords), the relation is built in as well, but
-the label-specific words are what a tiny model picks up first; the data says nothing about real CLUE scores.
+Every file each task reads is written into <out>/<task>/ in the exact layout of the official archives: JSON
+lines with the same fields for the 7 classification tasks (both test versions for TNEWS and CLUEWSC2020, OCNLI's
+train.50k.json, TNEWS / IFLYTEK labels.json) and CLUENER2020; CMRC2018's SQuAD-style document (with trial.json);
+C3's d-/m- lists and both test versions; CHID's JSON lines with their *_answer.json files and both test versions.
+The text is generated, never copied. For classification each label owns a pool of characteristic words mixed with
+words shared by all labels, so a 2-layer random BERT learns it to clearly above chance in ~150 steps on CPU; the
+span, choice and NER tasks are built from templates whose answers a small model can learn to find (a cue before
+a CMRC2018 answer, a cue phrase per CHID idiom, entity pools per CLUENER type). The data says nothing about real
+CLUE scores.
 
 The generator is importable: `make_task(task, out_dir, n_train, n_dev, n_test, seed)` writes one task,
-`make_all(out_dir, seed)` all seven with the demo sizes. Output is deterministic for a given seed.
+`make_all(out_dir, seed)` all eleven with the demo sizes. Output is deterministic for a given seed.
 """
 
 from __future__ import annotations
@@ -23,6 +26,16 @@ from pathlib import Path
 from typing import Any
 
 Record = dict[str, Any]
+
+
+class Whole:
+    """A file that is one JSON document (CMRC2018, C3, CHID answers) rather than JSON lines."""
+
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+
+
+Files = dict[str, "list[Record] | Whole"]  # file name -> JSON-lines records or one document
 
 # Shared filler: appears under every label, so it carries no signal.
 FILLER = [
@@ -144,7 +157,7 @@ def tnews_files(rng: random.Random, n_train: int, n_dev: int, n_test: int) -> di
 
 # ------------------------------------------------------------------------------------------------ IFLYTEK
 
-# All 119 category names in label order (clue_spec §4), for labels.json and `label_des`.
+# All 119 category names in label order (tasks/iflytek.md), for labels.json and `label_des`.
 IFLYTEK_NAMES = [
     "打车",
     "地图导航",
@@ -586,9 +599,248 @@ def csl_files(rng: random.Random, n_train: int, n_dev: int, n_test: int) -> dict
     }
 
 
+# ------------------------------------------------------------------------------------------------ CMRC2018
+
+CMRC_TOWNS = [
+    "青石镇",
+    "雾溪村",
+    "柳湾镇",
+    "桃源村",
+    "白沙镇",
+    "松岭村",
+    "石桥镇",
+    "梅坞村",
+    "云口镇",
+    "竹林村",
+]
+CMRC_PLACES = ["河谷北岸", "大山脚下", "湖泊东侧", "平原中部", "海湾南端", "丘陵之间"]
+CMRC_ERAS = ["明代", "清代", "宋代", "唐代", "元代"]
+CMRC_BUILDINGS = ["古塔", "石桥", "祠堂", "书院", "戏台", "老井"]
+CMRC_SEASONS = ["春季", "夏季", "秋季", "冬季"]
+CMRC_FESTIVALS = ["稻米节", "灯会", "庙会", "赛龙舟", "茶叶节"]
+
+
+def cmrc_document(rng: random.Random, doc_id: str, labelled: bool, multi: bool) -> dict[str, Any]:
+    """One article: a context built from parts, and questions whose answers sit right after a cue."""
+    town = rng.choice(CMRC_TOWNS)
+    facts = [  # (text before the answer, answer, text after, question)
+        (f"{town}位于", rng.choice(CMRC_PLACES), "，", f"{town}位于哪里？"),
+        ("始建于", rng.choice(CMRC_ERAS), "，", f"{town}始建于哪个朝代？"),
+        ("镇上最有名的是一座", rng.choice(CMRC_BUILDINGS), "。", "镇上最有名的建筑是什么？"),
+        (
+            f"每年{rng.choice(CMRC_SEASONS)}，这里会举办",
+            rng.choice(CMRC_FESTIVALS),
+            "，游客很多。",
+            "这里每年举办什么活动？",
+        ),
+    ]
+    context, qas = "", []
+    for k, (before, answer, after, question) in enumerate(facts):
+        context += before
+        start = len(context)
+        context += answer + after
+        if labelled:
+            answers = [{"text": answer, "answer_start": start}] * (2 if multi and rng.random() < 0.5 else 1)
+        else:
+            answers = [{"text": "", "answer_start": -1}]  # the official test files carry a placeholder
+        qas.append({"question": question, "id": f"{doc_id}_QUERY_{k}", "answers": answers})
+    rng.shuffle(qas)
+    keep = qas[: rng.choice((2, 3, 4))]
+    return {"title": town, "id": doc_id, "paragraphs": [{"id": doc_id, "context": context, "qas": keep}]}
+
+
+def cmrc_file(rng: random.Random, n_questions: int, tag: str, labelled: bool) -> Whole:
+    docs: list[dict[str, Any]] = []
+    questions = 0
+    while questions < n_questions:
+        doc = cmrc_document(rng, f"{tag}_{len(docs)}", labelled, multi=tag != "TRAIN")
+        qas = doc["paragraphs"][0]["qas"]
+        del qas[n_questions - questions :]
+        questions += len(qas)
+        docs.append(doc)
+    return Whole({"version": "v1.0", "data": docs})
+
+
+def cmrc2018_files(rng: random.Random, n_train: int, n_dev: int, n_test: int) -> Files:
+    return {
+        "train.json": cmrc_file(rng, n_train, "TRAIN", True),
+        "dev.json": cmrc_file(rng, n_dev, "DEV", True),
+        "trial.json": cmrc_file(rng, n_test, "TRIAL", True),
+        "test.json": cmrc_file(rng, n_test, "TEST", False),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ C3
+
+C3_PLACES = ["公园", "图书馆", "电影院", "博物馆", "超市", "医院", "体育馆", "火车站"]
+C3_VEHICLES = ["地铁", "公交车", "出租车", "自行车"]
+C3_TIMES = ["早上七点", "上午十点", "中午十二点", "下午三点", "晚上八点"]
+
+
+def c3_item(rng: random.Random, item_id: str, dialogue: bool, test_ids: list[int] | None) -> list[Any]:
+    """A short dialogue or story and 1-2 questions whose right choice is the word the text uses."""
+    place, vehicle, when = rng.choice(C3_PLACES), rng.choice(C3_VEHICLES), rng.choice(C3_TIMES)
+    if dialogue:
+        lines = [f"男：我们{when}去{place}吧。", f"女：好啊，我们坐{vehicle}去。"]
+    else:
+        lines = [f"小李每天{when}出门，坐{vehicle}去{place}，风雨无阻。"]
+    asked = [("他们要去哪里？" if dialogue else "小李去哪里？", place, C3_PLACES),
+             ("怎么去？", vehicle, C3_VEHICLES), ("什么时候出发？", when, C3_TIMES)]  # fmt: skip
+    questions = []
+    for question, answer, pool in rng.sample(asked, rng.choice((1, 2))):
+        choices = [answer, *rng.sample([w for w in pool if w != answer], rng.choice((1, 2, 3)))]
+        rng.shuffle(choices)
+        q: dict[str, Any] = {"question": question, "choice": choices}
+        if test_ids is None:
+            q["answer"] = answer
+        else:
+            q["id"] = len(test_ids)
+            test_ids.append(len(test_ids))
+        questions.append(q)
+    return [lines, questions, item_id]
+
+
+def c3_files(rng: random.Random, n_train: int, n_dev: int, n_test: int) -> Files:
+    """n_* count items (documents); the d- and m- files share them."""
+
+    def items(n: int, prefix: str, dialogue: bool, test_ids: list[int] | None = None) -> Whole:
+        return Whole([c3_item(rng, f"{prefix}-{i}", dialogue, test_ids) for i in range(n)])
+
+    def test(n: int) -> Whole:
+        ids: list[int] = []  # question ids run through the whole file
+        return Whole([c3_item(rng, f"test-{i}", i % 2 == 0, ids) for i in range(n)])
+
+    return {
+        "d-train.json": items(n_train // 2, "d", True),
+        "m-train.json": items(n_train - n_train // 2, "m", False),
+        "d-dev.json": items(n_dev // 2, "d", True),
+        "m-dev.json": items(n_dev - n_dev // 2, "m", False),
+        "test1.0.json": test(n_test),
+        "test1.1.json": test(n_test),
+    }
+
+
+# ------------------------------------------------------------------------------------------------ CHID
+
+# Each idiom with a sentence in which it fits: '{}' marks the blank.
+CHID_IDIOMS = {
+    "刻舟求剑": "船已经开出很远，他还在船舷上找当初做的记号，真是{}。",
+    "掩耳盗铃": "以为捂住自己的耳朵别人就听不见铃声，这就是{}。",
+    "画蛇添足": "文章本已写完，他又硬加了一段，反而{}。",
+    "守株待兔": "不去努力，只盼着好运再次撞上门来，无异于{}。",
+    "亡羊补牢": "丢了羊赶紧修好羊圈，虽说{}，总比不修强。",
+    "对牛弹琴": "跟不懂音乐的人大谈乐理，简直是{}。",
+    "杯弓蛇影": "把杯中的弓影当成了蛇，结果吓出病来，真是{}。",
+    "井底之蛙": "他从没出过村子，却自以为见多识广，像{}一样。",
+    "叶公好龙": "嘴上说喜欢龙，真龙来了却吓跑了，好比{}。",
+    "拔苗助长": "嫌禾苗长得慢就往上拔，结果全枯死了，这叫{}。",
+    "胸有成竹": "画竹之前心里早有完整的样子，下笔时{}。",
+    "熟能生巧": "天天练习，手法越来越快，正所谓{}。",
+    "水滴石穿": "一滴一滴的水日久天长也能打穿石头，这就是{}。",
+    "半途而废": "跑到一半就放弃了比赛，实在可惜，不该{}。",
+    "雪中送炭": "在他最困难的时候送来了冬衣和粮食，真是{}。",
+    "锦上添花": "本来已经很成功，又得了大奖，可谓{}。",
+    "三心二意": "一会儿想学画画，一会儿又想学唱歌，总是{}。",
+    "九牛一毛": "这点损失对大公司来说不过是{}。",
+    "千钧一发": "就在汽车要撞上的那一刻他停了下来，真是{}。",
+    "马到成功": "出发前大家互相祝愿{}，一路顺利。",
+}
+
+
+def chid_files(rng: random.Random, n_train: int, n_dev: int, n_test: int) -> Files:
+    """n_* count records (lines); each has 10 candidates and 1-3 blanks over 1-2 passages, answers distinct."""
+    counter = 0
+
+    def records(n: int) -> tuple[list[Record], dict[str, int]]:
+        nonlocal counter
+        lines, answers = [], {}
+        for _ in range(n):
+            candidates = rng.sample(list(CHID_IDIOMS), 10)
+            used = rng.sample(candidates, rng.choice((1, 2, 3)))
+            passages: list[str] = []
+            for idiom in used:
+                key = f"#idiom{counter:06d}#"
+                counter += 1
+                answers[key] = candidates.index(idiom)
+                sentence = CHID_IDIOMS[idiom].format(key)
+                if passages and rng.random() < 0.5:
+                    passages[-1] += sentence  # two blanks in one passage
+                else:
+                    passages.append(sentence)
+            lines.append({"candidates": candidates, "content": passages})
+        return lines, answers
+
+    train, train_answers = records(n_train)
+    dev, dev_answers = records(n_dev)
+    return {
+        "train.json": train,
+        "train_answer.json": Whole(train_answers),
+        "dev.json": dev,
+        "dev_answer.json": Whole(dev_answers),
+        "test1.0.json": records(n_test)[0],
+        "test1.1.json": records(n_test)[0],
+    }
+
+
+# ------------------------------------------------------------------------------------------------ CLUENER2020
+
+NER_POOLS = {
+    "name": ["李明", "王芳", "张伟", "刘洋", "陈静", "赵磊"],
+    "company": ["青禾科技", "蓝海集团", "星河传媒", "远航物流", "金桥银行"],
+    "position": ["经理", "工程师", "记者", "教授", "总监"],
+    "address": ["北京市海淀区", "上海市浦东新区", "广州市天河区", "杭州市西湖区"],
+    "government": ["市教育局", "省交通厅", "区人民政府", "市卫生健康委"],
+    "organization": ["红十字会", "青年志愿者协会", "市足球队", "作家协会"],
+    "book": ["《山河故人》", "《海边的灯塔》", "《时间简史》", "《平凡的日子》"],
+    "movie": ["《流浪星球》", "《长江往事》", "《夏日序曲》", "《风起之时》"],
+    "game": ["《王者对决》", "《星际远征》", "《方块世界》", "《英雄传说》"],
+    "scene": ["故宫", "西湖", "黄山", "鼓浪屿", "长城"],
+}
+# Sentence templates: {type} slots are filled from NER_POOLS and labelled; the rest is plain text.
+NER_TEMPLATES = [
+    "{name}在{company}担任{position}",
+    "{government}表示，{address}将新建一座图书馆",
+    "{name}最近在读{book}，觉得很有意思",
+    "周末{name}和朋友去看了电影{movie}",
+    "{organization}组织会员去{scene}游览",
+    "很多玩家在{game}里组队，{company}宣布将推出新版本",
+    "{name}是{organization}的{position}，住在{address}",
+    "{scene}附近的{company}招聘{position}",
+]
+
+
+def ner_record(rng: random.Random) -> tuple[str, dict[str, dict[str, list[list[int]]]]]:
+    template = rng.choice(NER_TEMPLATES)
+    text, label = "", {}
+    for i, part in enumerate(template.replace("}", "{").split("{")):
+        if i % 2 == 0:
+            text += part
+            continue
+        entity = rng.choice(NER_POOLS[part])
+        spans = label.setdefault(part, {}).setdefault(entity, [])
+        spans.append([len(text), len(text) + len(entity) - 1])  # inclusive end, as the official files
+        text += entity
+    return text, label
+
+
+def cluener_files(rng: random.Random, n_train: int, n_dev: int, n_test: int) -> Files:
+    def labelled(n: int) -> list[Record]:
+        out = []
+        for _ in range(n):
+            text, label = ner_record(rng)
+            out.append({"text": text, "label": label})
+        return out
+
+    return {
+        "train.json": labelled(n_train),
+        "dev.json": labelled(n_dev),
+        "test.json": [{"id": i, "text": ner_record(rng)[0]} for i in range(n_test)],
+    }
+
+
 # ------------------------------------------------------------------------------------------------ driver
 
-Maker = Callable[[random.Random, int, int, int], dict[str, list[Record]]]
+Maker = Callable[[random.Random, int, int, int], Files]
 MAKERS: dict[str, Maker] = {
     "afqmc": afqmc_files,
     "tnews": tnews_files,
@@ -597,8 +849,12 @@ MAKERS: dict[str, Maker] = {
     "ocnli": ocnli_files,
     "cluewsc2020": wsc_files,
     "csl": csl_files,
+    "cmrc2018": cmrc2018_files,
+    "c3": c3_files,
+    "chid": chid_files,
+    "cluener": cluener_files,
 }
-# (train, dev, test) records per task for the bundled demo: TNEWS is the main demo; the others stay small.
+# (train, dev, test) per task for the bundled demo: records (CMRC2018 questions, C3 documents, CHID lines).
 DEMO_SIZES: dict[str, tuple[int, int, int]] = {
     "afqmc": (400, 100, 50),
     "tnews": (1500, 300, 100),
@@ -607,6 +863,10 @@ DEMO_SIZES: dict[str, tuple[int, int, int]] = {
     "ocnli": (400, 100, 50),
     "cluewsc2020": (300, 100, 50),
     "csl": (300, 100, 50),
+    "cmrc2018": (400, 100, 50),
+    "c3": (300, 80, 40),
+    "chid": (300, 80, 40),
+    "cluener": (400, 100, 50),
 }
 
 
@@ -614,7 +874,7 @@ def make_task(task: str, out_dir: str | Path, n_train: int, n_dev: int, n_test: 
     """Write every file `task` reads into `out_dir` (created if needed); return `out_dir`.
 
     Args:
-        task: one of the 7 classification task names.
+        task: one of the 11 task names.
         out_dir: the task's data folder (pass it as --data-dir).
         n_train: records in the training file (NLI: including the few '-' rows the readers drop).
         n_dev: records in the dev file.
@@ -626,14 +886,17 @@ def make_task(task: str, out_dir: str | Path, n_train: int, n_dev: int, n_test: 
     rng = random.Random(f"{task}-{seed}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name, records in MAKERS[task](rng, n_train, n_dev, n_test).items():
-        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    for name, content in MAKERS[task](rng, n_train, n_dev, n_test).items():
+        if isinstance(content, Whole):  # one JSON document
+            text = json.dumps(content.doc, ensure_ascii=False) + "\n"
+        else:
+            text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in content)
         (out / name).write_text(text, encoding="utf-8")
     return out
 
 
 def make_all(out_dir: str | Path, seed: int = 0, tasks: list[str] | None = None) -> list[Path]:
-    """Write the demo sizes for `tasks` (default: all 7) into <out_dir>/<task>/."""
+    """Write the demo sizes for `tasks` (default: all 11) into <out_dir>/<task>/."""
     return [make_task(t, Path(out_dir) / t, *DEMO_SIZES[t], seed=seed) for t in tasks or list(MAKERS)]
 
 

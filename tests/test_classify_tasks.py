@@ -173,7 +173,7 @@ def test_segment_ids_zero_by_default_pair_on_request(name: str, tokenizer: Any) 
 
 
 def test_recipes_follow_the_published_settings(cfgs: dict[str, config.RunConfig]) -> None:
-    # (epochs, batch, lr, max_len): clue_spec §13.1, best BERT-Base-Chinese cell.
+    # (epochs, batch, lr, max_len): docs/clue.md §4.1-4.2, best BERT-Base-Chinese cell.
     expected = {
         "afqmc": (3, 16, 2e-5, 128),
         "tnews": (3, 16, 5e-5, 128),

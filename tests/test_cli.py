@@ -40,6 +40,48 @@ def test_version_and_help() -> None:
         assert "Usage" in result.output
 
 
+def test_run_help_shows_every_default_and_flags_as_flags() -> None:
+    """`clue run --help` as a user sees it: each value option names its default (the data and run locations
+    included, which rich markup used to swallow), and on/off options take no value."""
+    import typer._click as click
+
+    from clue_runner.cli.app import command
+
+    done = clue("run", "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "[default: $CLUE_DATA_DIR/<task>, else ~/.cache/clue_runner/data/<task>]" in text
+    assert "[default: runs/<task>/<model>/<UTC time>-<id>]" in text
+    for flag in ("--overwrite", "--offline", "--download", "--quiet"):
+        assert f"{flag} " in text and f"{flag} <bool>" not in text and f"{flag} BOOL" not in text
+    assert "<list[" not in text and "--set KEY=VALUE" in text and "--config FILE" in text
+    run = command().commands["run"]  # type: ignore[attr-defined]
+    ctx = click.Context(run, info_name="run")
+    for param in run.params:
+        if param.param_type_name == "option" and not param.is_flag:
+            names, help_text = param.get_help_record(ctx)
+            assert "default:" in help_text or "required" in help_text, names
+            assert names.split()[-1].split(",")[-1] in done.stdout  # the option is in the printed help
+
+
+def test_tasks_and_models_json() -> None:
+    tasks = json.loads(clue("tasks", "--json").stdout)
+    by_name = {t["task"]: t for t in tasks["tasks"]}
+    assert list(by_name) == task_names()
+    assert (
+        by_name["cmrc2018"]["main_metric"] == "average" and by_name["cmrc2018"]["leaderboard_metric"] == "em"
+    )
+    assert by_name["tnews"]["leaderboard_files"] == {
+        "test": "tnews11_predict.json",
+        "test1.0": "tnews10_predict.json",
+    }
+    assert by_name["cmnli"]["in_clue_score"] is False and "cluener (f1 vs macro_f1)" in tasks["note"]
+    models = json.loads(clue("models", "--json").stdout)["models"]
+    assert models["roberta-wwm-ext"] == "hfl/chinese-roberta-wwm-ext"
+    table = clue("tasks").stdout
+    assert "leaderboard metric" in " ".join(table.split()) and "checkpoint" in table
+
+
 def test_tasks_and_models_tables() -> None:
     done = clue("tasks")
     assert done.returncode == 0, done.stderr
@@ -234,6 +276,7 @@ def test_tiny_model_with_a_vocab_file(tmp_path: Path) -> None:
     vocab.write_text("\n".join(tokens) + "\n", encoding="utf-8")
     done = clue("tiny-model", str(tmp_path / "m"), "--vocab", str(vocab), "--layers", "1", "--hidden", "32")
     assert done.returncode == 0, done.stderr
+    assert done.stderr == "", done.stderr  # no library chatter (transformers' "Writing model shards" bar)
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(tmp_path / "m")

@@ -393,7 +393,7 @@ def test_gold_is_the_first_answer() -> None:
 
 
 # --- the official metric ------------------------------------------------------------------------------------
-# Expected values worked out by hand from the official evaluator's algorithm (clue_spec §9.4); the script itself
+# Expected values worked out by hand from the official evaluator's algorithm (tasks/cmrc2018.md, Metric); the script itself
 # carries no licence, so it is not copied into this repository.
 
 

@@ -17,7 +17,7 @@ def test_base_yaml_matches_dataclasses() -> None:
     tree = config.base_config()
     cfg = config.build(tree)
     assert isinstance(cfg, RunConfig)
-    assert set(tree) == {"seed", "model", "train", "data", "eval", "task"}
+    assert set(tree) == {"seed", "model", "train", "data", "eval", "output", "task"}
     assert set(tree["train"]) == set(config.TrainConfig.__dataclass_fields__)
     assert set(tree["data"]) == set(config.DataConfig.__dataclass_fields__)
 

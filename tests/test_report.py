@@ -322,3 +322,58 @@ def test_learning_curves_need_a_metrics_log(sweep: Path, tmp_path: Path) -> None
     run = sweep / "afqmc" / "seed1"
     with pytest.raises(ClueError, match="no metrics.jsonl"):
         report.plot_curves(run, {}, tmp_path / "c.png")
+
+
+def _inside(inner: Any, outer: Any) -> bool:
+    return (
+        inner.x0 >= outer.x0 - 1
+        and inner.x1 <= outer.x1 + 1
+        and inner.y0 >= outer.y0 - 1
+        and inner.y1 <= outer.y1 + 1
+    )
+
+
+def _overlaps(a: Any, b: Any) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_plots_keep_legends_off_the_data_and_labels_visible(tmp_path: Path) -> None:
+    """CLUENER's ten per-type curves get their own panel; no legend covers an axes; every bar's value label lies
+    inside its axes (not clipped at the top)."""
+    pytest.importorskip("matplotlib")
+    from clue_runner.tasks.cluener import LABELS
+
+    per_type = {f"f1_{k}": 50.0 + i for i, k in enumerate(LABELS)}
+    dev = {"f1": 80.0, "precision": 81.0, "recall": 79.0, "macro_f1": 70.0, **per_type}
+    run = write_run(tmp_path, "cluener", 1, dev, main="f1")
+    lines = [{"step": s, "loss": 1.0 / s, "lr": 1e-5} for s in (10, 20)] + [{"step": 20, "dev": dev}]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    fig = report.curves_figure(run, {"task": "cluener", "best_step": 20})
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["training loss", "learning rate", "dev metrics", "dev F1 per type"]
+    headline, types = fig.axes[2].get_legend(), fig.axes[3].get_legend()
+    assert [t.get_text() for t in headline.get_texts()] == [
+        "f1",
+        "macro_f1",
+        "precision",
+        "recall",
+        "best step",
+    ]
+    assert [t.get_text() for t in types.get_texts()][:-1] == sorted(LABELS)
+    for legend in (headline, types):
+        box = legend.get_window_extent(renderer)
+        assert not any(_overlaps(box, ax.get_window_extent(renderer)) for ax in fig.axes)
+    for i, task in enumerate(("tnews", "afqmc", "csl")):
+        write_run(tmp_path / "sweep", task, 1, {"accuracy": 95.0 - i})
+        write_run(tmp_path / "sweep", task, 2, {"accuracy": 99.0 - i})
+    fig = report.scores_figure(report.summarize(report.find_runs([tmp_path / "sweep"]), "bojone"), "bojone")
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    frame = ax.get_window_extent(renderer)
+    labels = [t for t in ax.texts if t.get_text().replace(".", "").isdigit()]
+    assert len(labels) == 6  # ours and bojone's, for each task
+    assert all(_inside(t.get_window_extent(renderer), frame) for t in labels)
+    assert not _overlaps(ax.get_legend().get_window_extent(renderer), frame)
+    assert "no CLUE 1.1 score" in ax.get_title()

@@ -22,7 +22,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    # Plain help: rich markup would eat every literal "[default: ...]" in option help, and the rich panels give
+    # every option a type column (flags showed as `--overwrite <bool>`). Click's layout shows flags as flags.
+    rich_markup_mode=None,
 )
 # Markup and emoji codes off: paths and messages are printed as they are (`train.json:100:` would otherwise lose
 # `:100:` to an emoji, `[x]` to a style). Styled text is built with `styled`, never with markup in a string.
@@ -85,9 +87,46 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 CONFIG_OPT = typer.Option(
-    None, "--config", "-c", help="YAML file of config overrides (repeatable; later wins)."
+    None,
+    "--config",
+    "-c",
+    metavar="FILE",
+    help="YAML file of config overrides (repeatable; later wins) [default: none].",
 )
-SET_OPT = typer.Option(None, "--set", "-s", help="Override one key, e.g. --set train.lr=3e-5 (repeatable).")
+SET_OPT = typer.Option(
+    None,
+    "--set",
+    "-s",
+    metavar="KEY=VALUE",
+    help="Override one key, e.g. --set train.lr=3e-5 (repeatable) [default: none].",
+)
+
+
+QUIET_OPT = typer.Option(
+    False, "--quiet", "-q", help="Print only errors and the final result (no progress, no warnings)."
+)
+LOG_EVERY_OPT = typer.Option(
+    30.0,
+    "--log-every-s",
+    min=0.1,
+    metavar="SECONDS",
+    help="When stderr is not a terminal (nohup, SLURM, CI): seconds between progress lines; phase changes, dev "
+    "evaluations and other events always get a line at once.",
+)
+REPORT_TO_OPT = typer.Option(
+    None,
+    "--report-to",
+    metavar="TRACKERS",
+    help="Experiment trackers, separated by commas: tensorboard, wandb, mlflow, comet_ml, aim, clearml, dvclive, "
+    "swanlab, trackio (each an optional install, e.g. pip install 'clue-runner[tensorboard]'); TensorBoard "
+    "writes into the run folder [default: config key `output.report_to`, none].",
+)
+
+
+def quiet_logging(quiet: bool) -> None:
+    """--quiet: only errors from here on (the final result is printed by the command itself)."""
+    if quiet:
+        logging.getLogger("clue_runner").setLevel(logging.ERROR)
 
 
 def styled(text: str, style: str) -> Text:
@@ -125,11 +164,35 @@ def internal_error(exc: BaseException) -> str:
     return f"internal error: {summary} ({where}; please report it)"
 
 
+# Value placeholders in --help, by annotation: `--data-dir PATH`, `--seed INTEGER` (typer would print `<path>`,
+# `<list[Path]>`); flags get none, so they read as flags.
+_METAVARS = {Path: "PATH", int: "INTEGER", float: "NUMBER", str: "TEXT"}
+
+
+def command() -> Any:
+    """The click command behind `app`, with upper-case placeholders for arguments and option values."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for sub in [group, *getattr(group, "commands", {}).values()]:
+        for param in sub.params:
+            if param.metavar is not None or getattr(param, "is_flag", False):
+                continue
+            desc = getattr(param, "type_descriptor", None)
+            annotation = getattr(desc, "annotation", None)
+            element = (getattr(annotation, "__args__", None) or (annotation,))[0]
+            if param.param_type_name == "argument":
+                param.metavar = (param.name or "").upper() + ("..." if param.nargs != 1 else "")
+            elif element in _METAVARS:
+                param.metavar = _METAVARS[element]
+    return group
+
+
 def main() -> None:
     """Entry point: run the app, turning ClueError (and file-system errors) into one clear line, exit status 2;
     anything else is one line too, with the traceback in a file (exit status 3)."""
     try:
-        app()
+        command()(prog_name="clue")
     except ClueError as exc:
         sys.exit(fail(str(exc)).exit_code)
     except OSError as exc:  # a full disk, a permission problem: the user can act on the one line

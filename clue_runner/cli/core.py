@@ -5,11 +5,23 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
-from clue_runner.cli.app import CONFIG_OPT, SET_OPT, app, console, err_console, fail
+from clue_runner.cli.app import (
+    CONFIG_OPT,
+    LOG_EVERY_OPT,
+    QUIET_OPT,
+    REPORT_TO_OPT,
+    SET_OPT,
+    app,
+    console,
+    err_console,
+    fail,
+    quiet_logging,
+)
 
 DATA_DIR_OPT = typer.Option(
     None,
@@ -20,33 +32,84 @@ DATA_DIR_OPT = typer.Option(
 )
 
 
-@app.command("tasks")
-def tasks_cmd() -> None:
-    """List the registered CLUE tasks: head, main metric, data files and leaderboard files."""
-    from clue_runner.registry import LEADERBOARD_TASKS, get_task, task_names
+AS_JSON_OPT = typer.Option(False, "--json", help="Print one JSON object instead of a table.")
 
+
+def _task_info(name: str) -> dict[str, Any]:
+    from clue_runner.registry import LEADERBOARD_TASKS, get_task
+
+    task = get_task(name)
+    return {
+        "task": name,
+        "version": task.version,
+        "head": task.head,
+        "description": task.description,
+        "main_metric": task.main_metric,
+        "leaderboard_metric": task.board_metric,
+        "metrics": list(task.metrics),
+        "splits": {split: list(files) for split, files in task.splits.items()},
+        "leaderboard_files": dict(task.submissions),
+        "in_clue_score": name in LEADERBOARD_TASKS,
+    }
+
+
+def _metric_note(infos: list[dict[str, Any]]) -> str:
+    """Why a task can have two metrics, naming the tasks where they differ."""
+    differ = [f"{i['task']} ({i['main_metric']} vs {i['leaderboard_metric']})" for i in infos
+              if i["main_metric"] != i["leaderboard_metric"]]  # fmt: skip
+    note = (
+        "main metric: picks the best dev checkpoint during training (the metric the published recipes select "
+        "by). leaderboard metric: what the CLUE leaderboard ranks the task by, and what `clue report` shows."
+    )
+    if differ:
+        note += f" They differ for {', '.join(differ)}; the task cards (tasks/<task>.md) say why."
+    return note
+
+
+@app.command("tasks")
+def tasks_cmd(as_json: bool = AS_JSON_OPT) -> None:
+    """List the registered CLUE tasks: head, main and leaderboard metric, data files and leaderboard files."""
+    from clue_runner.registry import task_names
+
+    infos = [_task_info(name) for name in task_names()]
+    if as_json:
+        doc = {"tasks": infos, "note": _metric_note(infos)}
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        return
     table = Table(title="CLUE tasks", show_lines=False)
-    for col in ("task", "head", "main metric", "data files", "leaderboard files", "CLUE 1.1"):
+    for col in (
+        "task",
+        "head",
+        "main metric",
+        "leaderboard metric",
+        "data files",
+        "leaderboard files",
+        "CLUE 1.1",
+    ):
         table.add_column(col)
-    for name in task_names():
-        task = get_task(name)
-        files = sorted({f for names in task.splits.values() for f in names})
+    for info in infos:
+        files = sorted({f for names in info["splits"].values() for f in names})
         table.add_row(
-            name,
-            task.head,
-            task.main_metric,
+            str(info["task"]),
+            str(info["head"]),
+            str(info["main_metric"]),
+            str(info["leaderboard_metric"]),
             ", ".join(files),
-            ", ".join(f"{f} ({s})" for s, f in task.submissions.items()),
-            "yes" if name in LEADERBOARD_TASKS else "no",
+            ", ".join(f"{f} ({s})" for s, f in info["leaderboard_files"].items()),
+            "yes" if info["in_clue_score"] else "no",
         )
     console.print(table)
+    console.print(_metric_note(infos), highlight=False, markup=False)
 
 
 @app.command("models")
-def models_cmd() -> None:
+def models_cmd(as_json: bool = AS_JSON_OPT) -> None:
     """List the model short names and the Hugging Face hub ids they stand for."""
     from clue_runner.registry import MODELS
 
+    if as_json:
+        sys.stdout.write(json.dumps({"models": dict(MODELS)}, indent=2) + "\n")
+        return
     table = Table(title="Model short names (any hub id or local folder works too)")
     table.add_column("short name")
     table.add_column("hub id")
@@ -124,7 +187,11 @@ def recipes_cmd(
 @app.command("tiny-model")
 def tiny_model_cmd(
     out_dir: Path = typer.Argument(..., help="Folder to write the model and tokenizer into."),
-    vocab: Path | None = typer.Option(None, "--vocab", help="A BERT vocab.txt (e.g. bert-base-chinese's)."),
+    vocab: Path | None = typer.Option(
+        None,
+        "--vocab",
+        help="A BERT vocab.txt (e.g. bert-base-chinese's) [default: a generated vocab laid out like bert-base-chinese's].",
+    ),
     layers: int = typer.Option(2, "--layers", min=1, help="Transformer layers."),
     hidden: int = typer.Option(64, "--hidden", min=8, help="Hidden size."),
     heads: int = typer.Option(2, "--heads", min=1, help="Attention heads (must divide --hidden)."),
@@ -154,7 +221,7 @@ def run_cmd(
         None,
         "--model",
         "-m",
-        help="Short name (`clue models`), hub id or local folder [default: config `model`].",
+        help="Short name (`clue models`), hub id or local folder [default: config key `model`, bert-base-chinese].",
     ),
     data_dir: Path | None = DATA_DIR_OPT,
     output_dir: Path | None = typer.Option(
@@ -164,19 +231,27 @@ def run_cmd(
     recipe: str = RECIPE_OPT,
     config: list[Path] = CONFIG_OPT,
     set_: list[str] = SET_OPT,
-    seed: int | None = typer.Option(None, "--seed", help="Random seed [default: config `seed`]."),
+    seed: int | None = typer.Option(None, "--seed", help="Random seed [default: config key `seed`, 42]."),
     offline: bool = typer.Option(
         False, "--offline", help="Never touch the network (local folders / HF cache only)."
     ),
     download: bool = typer.Option(
         False, "--download", help="Download the task's data first when it is missing."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    quiet: bool = QUIET_OPT,
     log_samples: bool = LOG_SAMPLES_OPT,
+    log_every_s: float = LOG_EVERY_OPT,
+    report_to: str | None = REPORT_TO_OPT,
 ) -> None:
-    """Fine-tune on TASK, score dev, predict the test set(s) and write leaderboard files + results.json."""
+    """Fine-tune on TASK, score dev, predict the test set(s) and write leaderboard files + results.json.
+
+    Progress goes to stderr: live bars in a terminal; elsewhere (a log file) timestamped lines, one per phase,
+    dev evaluation and event, and the current status every --log-every-s seconds. The dev table, the files
+    written and the run folder go to stdout.
+    """
     from clue_runner.runner import run_task
 
+    quiet_logging(quiet)
     outcome = run_task(
         task,
         model=model,
@@ -191,6 +266,8 @@ def run_cmd(
         download=download,
         progress=not quiet,
         log_samples=log_samples,
+        log_every_s=log_every_s,
+        report_to=report_to,
     )
     if not outcome.main_process:
         return
@@ -230,7 +307,7 @@ def predict_cmd(
     set_: list[str] = SET_OPT,
     log_samples: bool = LOG_SAMPLES_OPT,
     offline: bool = typer.Option(False, "--offline", help="Never touch the network."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    quiet: bool = QUIET_OPT,
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace leaderboard files already in the output folder."
     ),
@@ -247,6 +324,7 @@ def predict_cmd(
         raise fail("give either --run RUN_FOLDER or --model CHECKPOINT")
     if offline:
         set_offline()
+    quiet_logging(quiet)
     if run is not None:
         out = output_dir or run / "submission"
         if config or set_:

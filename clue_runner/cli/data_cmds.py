@@ -31,7 +31,8 @@ def download_cmd(
     base_url: str | None = typer.Option(
         None,
         "--base-url",
-        help="A mirror (URL or local folder) serving the official <name>_public.zip files.",
+        help="A mirror (URL or local folder) serving the official <name>_public.zip files "
+        "[default: the CLUE storage bucket, then PaddleNLP's mirror where it has the file].",
     ),
     no_verify: bool = typer.Option(
         False, "--no-verify", help="Skip the checksum checks (a warning says so)."
@@ -40,7 +41,7 @@ def download_cmd(
     checksums: Path | None = typer.Option(
         None,
         "--checksums",
-        help="JSON checksum table to verify against instead of the published one (docs/data.md).",
+        help="JSON checksum table to verify against (docs/data.md) [default: the published checksums].",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -264,10 +265,15 @@ def check_data_cmd(
         None,
         "--model",
         "-m",
-        help="Tokenizer to measure token lengths and gold round trips with (short name, hub id, folder).",
+        help="Tokenizer to measure token lengths and gold round trips with (short name, hub id, folder) "
+        "[default: none: no token statistics].",
     ),
     set_: list[str] = typer.Option(
-        None, "--set", "-s", help="Config override, e.g. --set data.max_len=256 (repeatable)."
+        None,
+        "--set",
+        "-s",
+        metavar="KEY=VALUE",
+        help="Config override, e.g. --set data.max_len=256 (repeatable) [default: none].",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
     offline: bool = typer.Option(

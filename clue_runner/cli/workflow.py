@@ -14,16 +14,36 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from clue_runner.cli.app import app, console, err_console, fail, styled
+from clue_runner.cli.app import (
+    LOG_EVERY_OPT,
+    QUIET_OPT,
+    REPORT_TO_OPT,
+    app,
+    console,
+    err_console,
+    fail,
+    quiet_logging,
+    styled,
+)
 
 if TYPE_CHECKING:
     from clue_runner.bench import Cell
     from clue_runner.submission import Validation
 
 CONFIG_OPT = typer.Option(
-    None, "--config", "-c", help="YAML file of config overrides for every cell (repeatable)."
+    None,
+    "--config",
+    "-c",
+    metavar="FILE",
+    help="YAML file of config overrides for every cell (repeatable) [default: none].",
 )
-SET_OPT = typer.Option(None, "--set", "-s", help="Override one key in every cell, e.g. --set train.epochs=2.")
+SET_OPT = typer.Option(
+    None,
+    "--set",
+    "-s",
+    metavar="KEY=VALUE",
+    help="Override one key in every cell, e.g. --set train.epochs=2 (repeatable) [default: none].",
+)
 DATA_ROOT_OPT = typer.Option(
     None,
     "--data-root",
@@ -49,7 +69,10 @@ def bench_cmd(
         ..., "--tasks", "-t", help="`all` (the 11 tasks) or names separated by commas."
     ),
     model: str | None = typer.Option(
-        None, "--model", "-m", help="Short name, hub id or local folder [default: config `model`]."
+        None,
+        "--model",
+        "-m",
+        help="Short name, hub id or local folder [default: config key `model`, bert-base-chinese].",
     ),
     seeds: str | None = typer.Option(
         None, "--seeds", help="Seeds separated by commas, one cell each [default: config `seed`]."
@@ -71,18 +94,26 @@ def bench_cmd(
         "cells go to <out>/<task>/lr=1e-5_.../seed<k>/).",
     ),
     offline: bool = typer.Option(False, "--offline", help="Never touch the network."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-cell progress bars."),
+    quiet: bool = QUIET_OPT,
+    log_every_s: float = LOG_EVERY_OPT,
+    report_to: str | None = REPORT_TO_OPT,
 ) -> None:
     """Run every (task, grid point, seed) cell as a `clue run`; re-running skips completed cells, retries the rest.
 
     Works under `accelerate launch -m clue_runner bench ...` too: cells run in this process.
     """
-    from clue_runner.bench import is_main_process, parse_grid, parse_seeds, parse_tasks, run_bench
+    from functools import partial
 
+    from clue_runner.bench import is_main_process, parse_grid, parse_seeds, parse_tasks, run_bench
+    from clue_runner.runner import run_task
+
+    quiet_logging(quiet)
     main = is_main_process()
+    if report_to is not None:  # part of each cell's config, like any --set
+        set_ = [*(set_ or []), f"output.report_to={report_to}"]
 
     def on_cell(cell: Cell) -> None:
-        if not main:
+        if not main or quiet:
             return
         if cell.status == "running":
             err_console.print(
@@ -110,6 +141,7 @@ def bench_cmd(
         on_cell=on_cell,
         recipe=recipe,
         grid=parse_grid(list(grid or [])),
+        run=partial(run_task, log_every_s=log_every_s),
     )
     if not main:
         return
@@ -145,12 +177,13 @@ def report_cmd(
     compare: str | None = typer.Option(
         None,
         "--compare",
-        help="Add published figures and deltas: bojone (test) | paddlenlp (dev) | clue (dev).",
+        help="Add published figures and deltas: bojone (test) | paddlenlp (dev) | clue (dev) [default: none].",
     ),
     plot: Path | None = typer.Option(
         None,
         "--plot",
-        help="Write a PNG: learning curves for one run, else per-task scores vs published ones.",
+        help="Write a PNG: learning curves for one run, else per-task scores vs published ones "
+        "[default: no plot].",
     ),
     every_group: bool = typer.Option(
         False, "--all", help="One row per configuration (e.g. each grid point), not only each task's best."

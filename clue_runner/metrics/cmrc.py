@@ -1,4 +1,4 @@
-"""CMRC 2018 EM / F1: a port of the official evaluator ("v5 - special", SQuAD-style files; clue_spec §9.4).
+"""CMRC 2018 EM / F1: a port of the official evaluator ("v5 - special", SQuAD-style files; tasks/cmrc2018.md, Metric).
 
 The official script (CLUEbenchmark/CLUE `baselines/models_pytorch/mrc_pytorch/preprocess/cmrc2018_evaluate.py`)
 is not copied here; this module re-implements its algorithm:

@@ -1,6 +1,6 @@
 """Entity metrics for CLUENER2020, in percent.
 
-Two views of the same predictions (clue_spec §12.4):
+Two views of the same predictions (tasks/cluener.md, Metrics; docs/clue.md §5 item 7):
 
 - `entity_scores`: entity-level micro precision / recall / F1 over (type, start, end) tuples, what the CLUENER
   PyTorch baselines and bojone report on dev. A repeated string counts once per span.

@@ -1,6 +1,6 @@
 """Helpers shared by the 7 sentence / sentence-pair classification tasks (plain functions, no base class).
 
-Conventions (clue_spec §1.2-1.5): labels are the strings from the files; test records carry an `id` and no
+Conventions (docs/clue.md §2.2-2.5): labels are the strings from the files; test records carry an `id` and no
 label; leaderboard files are JSON lines `{"id": <0-based line index>, "label": "<label string>"}` in file order;
 NLI rows labelled '-' are dropped from train/dev and never scored. Segment ids are all zero by default
 (bojone's convention, `task.segment_ids: zero`); `pair` gives the usual 0/1 split.
@@ -169,7 +169,7 @@ class Keyed(Protocol):
 def warn_foreign_ids(
     examples: Sequence[Keyed], counted: str = "records", position: str = "line index"
 ) -> None:
-    """Leaderboard ids are 0-based positions (spec §1.5); say so once when a file's own ids differ."""
+    """Leaderboard ids are 0-based positions (docs/clue.md §2.5); say so once when a file's own ids differ."""
     differ = [ex for ex in examples if ex.record_id is not None and _as_int(ex.record_id) != ex.index]
     if differ:
         first = differ[0]
@@ -212,7 +212,7 @@ def _as_int(value: Any) -> int | None:
 
 
 def prediction_label(record: dict[str, Any], labels: Sequence[str], path: Path, line: int) -> str:
-    """A leaderboard line's label: a JSON string from the task's label set (spec §1.5: a TNEWS code written as
+    """A leaderboard line's label: a JSON string from the task's label set (docs/clue.md §2.5: a TNEWS code written as
     the number 103, or a class index, scores 0 on the leaderboard)."""
     if "label" in record and not isinstance(record["label"], str):
         value = record["label"]

@@ -1,6 +1,6 @@
 """Helpers for span extraction (CMRC2018): answer location, sliding windows, token <-> character mapping.
 
-Windows follow bojone's CLUE-bert4keras (clue_spec §9.5), counted in tokens instead of characters:
+Windows follow bojone's CLUE-bert4keras (tasks/cmrc2018.md, Model input), counted in tokens instead of characters:
 `[CLS] question [SEP] context[w : w + width] [SEP]` with `width = max_len - len(question) - 3` and
 w = 0, step, 2*step, ... until a window reaches the end of the context. `step` is `task.doc_stride`: the
 distance between window starts, NOT the overlap that Hugging Face's `stride=` argument means (PaddleNLP's

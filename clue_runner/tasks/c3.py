@@ -175,7 +175,7 @@ def score(predictions: Sequence[str], examples: Sequence[C3Example]) -> dict[str
 
 
 def render(predictions: Sequence[str], examples: Sequence[C3Example]) -> str:
-    """One `{"id": <question index>, "label": "<choice index>"}` line per question, in file order (spec §10.6);
+    """One `{"id": <question index>, "label": "<choice index>"}` line per question, in file order (docs/clue.md §2.5);
     a warning says when the questions' own ids differ from their indices."""
     return render_jsonl(predictions, examples, "questions", "question index in the file")
 

@@ -188,7 +188,7 @@ def score(predictions: Sequence[int], examples: Sequence[Blank]) -> dict[str, fl
 
 
 def render(predictions: Sequence[int], examples: Sequence[Blank]) -> str:
-    """One JSON object {blank: candidate index}, blanks in file order, keys taken from the text (spec §11.6)."""
+    """One JSON object {blank: candidate index}, blanks in file order, keys taken from the text (tasks/chid.md, Leaderboard files)."""
     doc = {ex.key: int(p) for ex, p in zip(examples, predictions, strict=True)}
     return json.dumps(doc, ensure_ascii=False, indent=4) + "\n"
 
