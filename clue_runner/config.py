@@ -352,8 +352,7 @@ def _merge_layers(
         sources = {k: v for k, v in sources.items() if not k.startswith("task")}
         sources.update(dict.fromkeys(leaves({"task": own}), where))
     if recipe is not None:
-        where = f"configs/recipes/{recipe.recipe}.yaml"
-        _merge(tree, recipe.tree, where, sources=sources)
+        _merge(tree, recipe.tree, f"recipe {recipe.recipe}", sources=sources)
         sources.update(recipe.sources)
     for path in config_files or []:
         _merge(tree, load_yaml(path), str(path), sources=sources)

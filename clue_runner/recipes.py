@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from clue_runner.errors import ClueError, unknown
@@ -42,15 +43,24 @@ def recipe_names() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in _folder().iterdir() if p.name.endswith(".yaml"))
 
 
+def is_recipe_file(name: str) -> bool:
+    return name.endswith((".yaml", ".yml")) or Path(name).expanduser().is_file()
+
+
 def load_recipe(name: str) -> dict[str, Any]:
-    """One recipe file as a dict, its sections checked."""
+    """One recipe as a dict, its sections checked: a packaged recipe by name, or a recipe file by path (a copy of
+    one in configs/recipes/, edited)."""
     from clue_runner.config import load_yaml
 
-    names = recipe_names()
-    if name not in names:
-        raise unknown("recipe", name, names)
-    where = f"configs/recipes/{name}.yaml"
-    data = load_yaml(where, _folder().joinpath(f"{name}.yaml").read_text(encoding="utf-8"))
+    if is_recipe_file(name):
+        where = name
+        data = load_yaml(Path(name).expanduser())
+    else:
+        names = recipe_names()
+        if name not in names:
+            raise unknown("recipe", name, names)
+        where = f"configs/recipes/{name}.yaml"
+        data = load_yaml(where, _folder().joinpath(f"{name}.yaml").read_text(encoding="utf-8"))
     extra = sorted(set(data) - set(_SECTIONS))
     if extra:
         raise ClueError(f"{where}: unknown section(s) {', '.join(extra)}; expected {', '.join(_SECTIONS)}")

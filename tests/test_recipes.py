@@ -148,3 +148,28 @@ def test_run_records_recipe_and_sources(tmp_path: Path, tiny_model: Path, task_d
     assert sources["train.optimizer"] == "recipe bojone" and sources["train.lr"] == "recipe bojone"
     assert sources["train.max_steps"] == "--set train.max_steps=2" and sources["model"] == "--model"
     assert results["config"]["train"]["optimizer"] == "adafactor"
+
+
+def test_own_recipe_file(tmp_path: Path, clue_cli: Any) -> None:
+    """A copy of a packaged recipe, edited, is passed by path; a key the config lacks is refused naming it."""
+    mine = tmp_path / "mine.yaml"
+    text = (ROOT / "configs" / "recipes" / "paddlenlp.yaml").read_text(encoding="utf-8")
+    mine.write_text(
+        text.replace(
+            "tnews:       {train: {lr: 3.0e-5, batch_size: 64}}",
+            "tnews: {train: {lr: 4.0e-5, batch_size: 48}}",
+        )
+    )
+    done = clue_cli("config", "tnews", "--model", "roberta-wwm-ext", "--recipe", str(mine))
+    assert done.returncode == 0, done.stderr
+    assert f"  lr: 4.0e-05  # recipe {mine}, roberta-wwm-ext row" in done.stdout.splitlines()
+    assert f"  batch_size: 48  # recipe {mine}, roberta-wwm-ext row" in done.stdout.splitlines()
+    mine.write_text(text.replace("max_grad_norm: 1.0", "max_grad_nrom: 1.0"))
+    bad = clue_cli("config", "tnews", "--recipe", str(mine))
+    assert (
+        bad.returncode == 2
+        and "unknown config key 'train.max_grad_nrom'" in bad.stderr
+        and str(mine) in bad.stderr
+    )
+    with pytest.raises(ClueError, match="config file not found"):
+        recipes.load_recipe(str(tmp_path / "missing.yaml"))

@@ -129,7 +129,8 @@ LOG_SAMPLES_OPT = typer.Option(
 RECIPE_OPT = typer.Option(
     "paddlenlp",
     "--recipe",
-    help="Published recipe for the task and model: paddlenlp | bojone | clue (see `clue recipes`).",
+    help="Published recipe for the task and model: paddlenlp | bojone | clue (see `clue recipes`), or the "
+    "path of your own recipe file (a copy of one in configs/recipes/).",
 )
 
 

@@ -82,7 +82,9 @@ def bench_cmd(
         Path("runs/bench"), "--output-dir", "-o", help="Sweep folder; cells go to <out>/<task>/seed<k>/."
     ),
     recipe: str = typer.Option(
-        "paddlenlp", "--recipe", help="Published recipe every cell starts from (see `clue recipes`)."
+        "paddlenlp",
+        "--recipe",
+        help="Published recipe every cell starts from (see `clue recipes`), or a recipe file.",
     ),
     config: list[Path] = CONFIG_OPT,
     set_: list[str] = SET_OPT,
