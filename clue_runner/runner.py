@@ -31,7 +31,7 @@ from clue_runner.data import (
 )
 from clue_runner.errors import ClueError
 from clue_runner.recipes import DEFAULT_RECIPE
-from clue_runner.registry import MODELS, get_task
+from clue_runner.registry import MODELS, resolve_task
 from clue_runner.results import RESULTS_SCHEMA, atomic_write_text, write_json
 
 if TYPE_CHECKING:
@@ -265,14 +265,14 @@ def run_task(
     With `log_samples`, the best model's per-example outputs on dev and the test splits go to
     `<run>/predictions/<split>.jsonl` (see samples.py).
     """
+    t_start = time.perf_counter()
+    spec, data_dir = resolve_task(task, data_dir)  # a bad task file is refused before torch is imported
     from clue_runner.modelcheck import check_model_folder, coverage_problem
     from clue_runner.modeling import fail_fast_network, load_tokenizer, set_offline
 
     if offline:
         set_offline()
     fail_fast_network()
-    t_start = time.perf_counter()
-    spec = get_task(task)
     tree, sources, layer = config_mod.merged_with_sources(
         spec.name, list(config_files), list(sets), {"model": model, "seed": seed}, recipe
     )
@@ -325,6 +325,7 @@ def run_task(
         },
         "main_metric": spec.main_metric,
         "started_at": _utc_now(),
+        **({"task_file": spec.source} if spec.source else {}),
     }
     try:
         return _run(spec, cfg, tree, folder, tests, examples, tokenizer, accelerator, run_dir, results, progress,
@@ -516,7 +517,7 @@ def predict_run(
     from clue_runner.finetuned import predict_checkpoint
     from clue_runner.results import read_results
 
-    spec = get_task(task)
+    spec, data_dir = resolve_task(task, data_dir)
     run = Path(run_dir)
     best = run / "best"
     if not best.is_dir():
@@ -526,7 +527,7 @@ def predict_run(
         raise ClueError(f"{run} is a run of {saved.get('task')!r}, not {spec.name!r}")
     out = Path(output_dir) if output_dir else run / "submission"
     return predict_checkpoint(
-        spec.name,
+        task,
         str(best),
         out,
         data_dir,
@@ -548,7 +549,7 @@ def evaluate_file(
     from clue_runner.errors import official_scoring
     from clue_runner.finetuned import labelled_split
 
-    spec = get_task(task)
+    spec, data_dir = resolve_task(task, data_dir)
     labelled_split(spec, split)
     path = Path(prediction_file)
     if not path.is_file():

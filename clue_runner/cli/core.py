@@ -15,29 +15,36 @@ DATA_DIR_OPT = typer.Option(
     None,
     "--data-dir",
     "-d",
-    help="Folder with the task's official files [default: $CLUE_DATA_DIR/<task>, else "
-    "~/.cache/clue_runner/data/<task>].",
+    help="Folder with the task's files [default: $CLUE_DATA_DIR/<task>, else ~/.cache/clue_runner/data/<task>; "
+    "for a task file, its own folder].",
 )
+TASK_HELP = "Task name (see `clue tasks`) or a task file (*.yaml, see tasks/custom.md)."
 
 
 @app.command("tasks")
-def tasks_cmd() -> None:
-    """List the registered CLUE tasks: head, main metric, data files and leaderboard files."""
-    from clue_runner.registry import LEADERBOARD_TASKS, get_task, task_names
+def tasks_cmd(
+    include: list[Path] = typer.Option(
+        None, "--include", "-i", help="Also list the task files (*.yaml) in this folder (repeatable)."
+    ),
+) -> None:
+    """List the registered CLUE tasks (and user task files): head, main metric, data and leaderboard files."""
+    from clue_runner.registry import LEADERBOARD_TASKS, get_task, task_files, task_names
 
-    table = Table(title="CLUE tasks", show_lines=False)
+    tasks = [get_task(name) for name in task_names()]
+    for folder in include or []:
+        tasks += task_files(folder)
+    table = Table(title="CLUE tasks" + (" and task files" if include else ""), show_lines=False)
     for col in ("task", "head", "main metric", "data files", "leaderboard files", "CLUE 1.1"):
         table.add_column(col)
-    for name in task_names():
-        task = get_task(name)
+    for task in tasks:
         files = sorted({f for names in task.splits.values() for f in names})
         table.add_row(
-            name,
+            task.name + (f" ({task.source})" if task.source else ""),
             task.head,
             task.main_metric,
             ", ".join(files),
             ", ".join(f"{f} ({s})" for s, f in task.submissions.items()),
-            "yes" if name in LEADERBOARD_TASKS else "no",
+            "yes" if task.name in LEADERBOARD_TASKS else "no",
         )
     console.print(table)
 
@@ -72,7 +79,7 @@ RECIPE_OPT = typer.Option(
 
 @app.command("config")
 def config_cmd(
-    task: str = typer.Argument(..., help="Task name (see `clue tasks`)."),
+    task: str = typer.Argument(..., help=TASK_HELP),
     model: str | None = typer.Option(
         None, "--model", "-m", help="The model whose recipe row applies [default: config `model`]."
     ),
@@ -86,9 +93,9 @@ def config_cmd(
     Layers: base < task < recipe < --config < --set < --model.
     """
     from clue_runner import config as cfg_mod
-    from clue_runner.registry import get_task
+    from clue_runner.registry import resolve_task
 
-    spec = get_task(task)
+    spec = resolve_task(task, infer=False)[0]
     tree, sources, layer = cfg_mod.merged_with_sources(
         spec.name, list(config or []), list(set_ or []), {"model": model}, recipe
     )
@@ -149,7 +156,7 @@ def tiny_model_cmd(
 
 @app.command("run")
 def run_cmd(
-    task: str = typer.Argument(..., help="Task name (see `clue tasks`)."),
+    task: str = typer.Argument(..., help=TASK_HELP),
     model: str | None = typer.Option(
         None,
         "--model",
@@ -212,7 +219,7 @@ def run_cmd(
 
 @app.command("predict")
 def predict_cmd(
-    task: str = typer.Argument(..., help="Task name."),
+    task: str = typer.Argument(..., help=TASK_HELP),
     run: Path | None = typer.Option(
         None, "--run", "-r", help="A `clue run` folder: its best/ model and its config are used."
     ),
@@ -271,7 +278,7 @@ def predict_cmd(
 
 @app.command("evaluate")
 def evaluate_cmd(
-    task: str = typer.Argument(..., help="Task name."),
+    task: str = typer.Argument(..., help=TASK_HELP),
     pred_file: Path | None = typer.Argument(
         None, help="Predictions in the task's leaderboard format (or use --model)."
     ),
