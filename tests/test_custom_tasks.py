@@ -238,3 +238,21 @@ def test_a_bad_task_file_is_one_line_exit_2_and_no_run_folder(
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
     assert re.search(pattern, lines[0]), lines[0]
     assert list(work.iterdir()) == []  # no runs/ folder, nothing else
+
+
+def test_bench_runs_a_task_file(tiny_model: Path, tmp_path: Path) -> None:
+    from clue_runner import bench
+
+    tasks = bench.parse_tasks(f"tnews,{CUSTOM / 'sentiment.yaml'}")
+    assert tasks == ["tnews", str(CUSTOM / "sentiment.yaml")]
+    cells = bench.run_bench(
+        tasks[1:],
+        str(tiny_model),
+        [1],
+        tmp_path / "sweep",
+        data_root=tmp_path / "elsewhere",  # a task file's data stays in its own folder
+        sets=["train.max_steps=2", "train.batch_size=4", "data.max_len=32"],
+        progress=False,
+    )
+    assert [(c.task, c.status, c.metric) for c in cells] == [("sentiment", "completed", "macro_f1")]
+    assert (tmp_path / "sweep" / "sentiment" / "seed1" / "submission" / "sentiment_predict.jsonl").is_file()

@@ -46,7 +46,10 @@ def _name(cell: Cell) -> str:
 @app.command("bench")
 def bench_cmd(
     tasks: str = typer.Option(
-        ..., "--tasks", "-t", help="`all` (the 11 tasks) or names separated by commas."
+        ...,
+        "--tasks",
+        "-t",
+        help="`all` (the 11 tasks) or task names / task files (*.yaml) separated by commas.",
     ),
     model: str | None = typer.Option(
         None, "--model", "-m", help="Short name, hub id or local folder [default: config `model`]."
