@@ -157,11 +157,22 @@ def _parse_yaml(text: str, name: str) -> Any:
     try:
         return loader.get_single_data()
     except yaml.YAMLError as exc:
-        raise ClueError(f"{name}: invalid YAML: {short_repr(str(exc), 300)[1:-1]}") from None
+        raise ClueError(_yaml_error(name, exc)) from None
     except RecursionError:
         raise ClueError(f"{name}: invalid YAML: nested too deeply") from None
     finally:
         loader.dispose()
+
+
+def _yaml_error(name: str, exc: yaml.YAMLError) -> str:
+    """One line: the file, the line where the parser gave up, and what it expected (PyYAML's own message spans
+    several lines with a caret drawing)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{name}:{mark.line + 1}" if mark is not None else name
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    text = f"{problem} ({context})" if context else str(problem)
+    return f"{where}: invalid YAML: {short_repr(text, 300)[1:-1]}"
 
 
 def _packaged(name: str) -> str:

@@ -211,6 +211,10 @@ BAD = {
         _edit_data("train.jsonl", 2, '{"text": "好"}', task="sentiment"),
         r"sentiment/train.jsonl:2: missing field 'polarity'",
     ),
+    "invalid YAML": (
+        _edit_yaml("head: regress", "head: [regress"),
+        r"simreg.yaml:4: invalid YAML: expected ',' or '\]'",
+    ),
     "not a task file": (lambda folder: folder / "absent.yaml", r"task file not found: .*absent.yaml"),
 }
 
