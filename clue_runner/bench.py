@@ -46,6 +46,7 @@ class Cell:
     seed: int
     dir: Path
     status: str = "pending"
+    source: str = ""  # the task file a user task comes from (`run` gets this instead of the name)
     metric: str | None = None
     score: float | None = None
     error: str | None = None
@@ -64,15 +65,22 @@ class Cell:
 
 
 def parse_tasks(value: str) -> list[str]:
-    """`all` (the 11 tasks, registry order) or a comma-separated list of task names; duplicates dropped."""
+    """`all` (the 11 tasks, registry order) or a comma-separated list of task names and task files (*.yaml, kept
+    as given); duplicates dropped."""
+    from clue_runner.tasks._custom import is_task_file, load_task_file
+
     if value.strip().lower() == "all":
         return list(TASKS)
     names: list[str] = []
     for part in value.split(","):
-        name = part.strip().lower()
+        name = part.strip()
+        if is_task_file(name):
+            load_task_file(name, reserved=list(TASKS))  # a bad file is refused before any cell runs
+        else:
+            name = name.lower()
         if not name:
             continue
-        if name not in TASKS:
+        if name not in TASKS and not is_task_file(name):
             raise unknown("task", name, TASKS)
         if name not in names:
             names.append(name)
@@ -168,10 +176,14 @@ def plan(
         ClueError: a bad --config / --set / --grid, or a completed cell that was run with another model or
             configuration.
     """
+    from clue_runner.tasks._custom import is_task_file, load_task_file
+
     cells = []
     clashes = []
-    for task, point, seed in itertools.product(tasks, grid, seeds):
+    for arg, point, seed in itertools.product(tasks, grid, seeds):
+        task = load_task_file(arg).name if is_task_file(arg) else arg
         cell = Cell(task=task, seed=seed, dir=cell_dir(output_dir, task, seed, point), grid=dict(point))
+        cell.source = arg if arg != task else ""
         # Merging now surfaces a bad --set or --grid for any task before the first cell spends time training.
         tree = config_mod.merged_dict(
             task, list(config_files), [*sets, *cell.sets], {"model": model, "seed": seed}, recipe
@@ -311,9 +323,9 @@ def _run_cell(
     start = time.perf_counter()
     try:
         outcome = run(
-            cell.task,
+            cell.source or cell.task,
             model=model,
-            data_dir=root / cell.task if root else None,
+            data_dir=root / cell.task if root and not cell.source else None,  # a task file: its own folder
             output_dir=cell.dir,
             config_files=tuple(config_files),
             sets=tuple(sets),

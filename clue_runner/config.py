@@ -163,11 +163,22 @@ def _parse_yaml(text: str, name: str) -> Any:
     try:
         return loader.get_single_data()
     except yaml.YAMLError as exc:
-        raise ClueError(f"{name}: invalid YAML: {short_repr(str(exc), 300)[1:-1]}") from None
+        raise ClueError(_yaml_error(name, exc)) from None
     except RecursionError:
         raise ClueError(f"{name}: invalid YAML: nested too deeply") from None
     finally:
         loader.dispose()
+
+
+def _yaml_error(name: str, exc: yaml.YAMLError) -> str:
+    """One line: the file, the line where the parser gave up, and what it expected (PyYAML's own message spans
+    several lines with a caret drawing)."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{name}:{mark.line + 1}" if mark is not None else name
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    text = f"{problem} ({context})" if context else str(problem)
+    return f"{where}: invalid YAML: {short_repr(text, 300)[1:-1]}"
 
 
 def _packaged(name: str) -> str:
@@ -232,24 +243,30 @@ def _merge(
     where: str,
     prefix: str = "",
     allow_new: bool = False,
+    lines: dict[str, int] | None = None,
     sources: dict[str, str] | None = None,
 ) -> None:
-    """Merge `layer` into `into` in place; `sources` (when given) records `where` for every value set."""
+    """Merge `layer` into `into`, refusing keys `into` lacks (with a suggestion) and values of another type.
+
+    `lines` (dotted key -> line, see `key_lines`) adds the line to messages about a key; `sources` (when given)
+    records `where` for every value set.
+    """
     for key, value in layer.items():
         dotted = f"{prefix}{key}"
+        at = f"{where}:{lines[dotted]}" if lines and dotted in lines else where
         if key not in into:
             if not allow_new:
                 raise ClueError(
-                    f"{where}: unknown config key {dotted!r}{did_you_mean(dotted, _all_keys(into, prefix))}"
+                    f"{at}: unknown config key {dotted!r}{did_you_mean(dotted, _all_keys(into, prefix))}"
                 )
             into[key] = value
         elif isinstance(into[key], dict):
             if not isinstance(value, dict):
-                raise ClueError(f"{where}: {dotted} must be a mapping, got {short_repr(value)}")
-            _merge(into[key], value, where, f"{dotted}.", allow_new, sources)
+                raise ClueError(f"{at}: {dotted} must be a mapping, got {short_repr(value)}")
+            _merge(into[key], value, where, f"{dotted}.", allow_new, lines, sources)
             continue
         else:
-            into[key] = _coerce(dotted, value, into[key], where)
+            into[key] = _coerce(dotted, value, into[key], at)
         if sources is not None:
             sources.update(dict.fromkeys(leaves({key: into[key]}, prefix), where))
 
@@ -263,6 +280,27 @@ def leaves(tree: dict[str, Any], prefix: str = "") -> list[str]:
         else:
             out.append(f"{prefix}{key}")
     return out
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Dotted key -> 1-based line of each key of a YAML mapping document, for messages (empty if not a mapping)."""
+    lines: dict[str, int] = {}
+
+    def walk(node: yaml.Node, prefix: str) -> None:
+        if not isinstance(node, yaml.MappingNode):
+            return
+        for key_node, value_node in node.value:
+            dotted = f"{prefix}{key_node.value}"
+            lines[dotted] = key_node.start_mark.line + 1
+            walk(value_node, f"{dotted}.")
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    if root is not None:
+        walk(root, "")
+    return lines
 
 
 def _all_keys(tree: dict[str, Any], prefix: str = "") -> list[str]:

@@ -265,6 +265,7 @@ def cache_key(
         "cache": FEATURE_CACHE_VERSION,
         "task": task.name,
         "task_version": task.version,
+        "task_fingerprint": task.fingerprint,
         "split": split,
         "files": [sha256_file(p) for p in paths],
         "tokenizer": _tokenizer_fingerprint(tokenizer),

@@ -154,10 +154,10 @@ def evaluate_checkpoint(
 ) -> dict[str, float]:
     """Score `checkpoint` on a labelled split; with `samples_dir`, write samples_dir/predictions/<split>.jsonl."""
     from clue_runner.data import task_data_dir
-    from clue_runner.registry import get_task
+    from clue_runner.registry import resolve_task
     from clue_runner.samples import sample_lines, write_samples
 
-    spec = get_task(task)
+    spec, data_dir = resolve_task(task, data_dir)
     labelled_split(spec, split)
     cfg = config_mod.build(checkpoint_config(spec.name, checkpoint, config_files, sets, recipe))
     folder = task_data_dir(spec, data_dir)
@@ -184,11 +184,11 @@ def predict_checkpoint(
     """Write the leaderboard file of every test split present into `out_dir`; returns {file name: records}.
     Files already in `out_dir` are replaced only with `overwrite`."""
     from clue_runner.data import task_data_dir
-    from clue_runner.registry import get_task
+    from clue_runner.registry import resolve_task
     from clue_runner.runner import present_test_splits, refuse_to_replace, write_submissions
     from clue_runner.samples import sample_lines, write_samples
 
-    spec = get_task(task)
+    spec, data_dir = resolve_task(task, data_dir)
     cfg = config_mod.build(checkpoint_config(spec.name, checkpoint, config_files, sets, recipe))
     folder = task_data_dir(spec, data_dir)
     tests = present_test_splits(spec, folder)

@@ -236,7 +236,7 @@ def train(
     """Fine-tune, evaluating dev each epoch (or every `train.eval_every` steps) and at the end.
 
     Returns the result and the best state (a CPU copy of the unwrapped model's state dict, or None when the
-    last state is the best), picked by `task.main_metric` (higher is better for every CLUE metric).
+    last state is the best), picked by `task.main_metric` (higher is better, unless `task.minimize`).
     Raises NonFiniteLoss when a loss is NaN or infinite.
     """
     sampler = LengthGroupedBatches(
@@ -251,7 +251,7 @@ def train(
         optimizer, int(total * cfg.train.warmup_ratio), total, constant=cfg.train.schedule == "constant"
     )
     result = TrainResult()
-    best_score = -math.inf
+    best_score: float | None = None
     best_state: dict[str, torch.Tensor] | None = None
     last_eval_step = -1
     start = time.perf_counter()
@@ -281,7 +281,7 @@ def train(
             log_line({"step": step, "epoch": round(epoch, 4), "dev": metrics})
         shown = task.metrics[:4]  # the headline metrics; CLUENER's per-type F1s stay in results/metrics.jsonl
         reporter.note(f"step {step}: dev " + ", ".join(f"{k} {metrics[k]:.2f}" for k in shown), kind="dev")
-        if metrics[task.main_metric] > best_score:
+        if task.better(metrics[task.main_metric], best_score):
             best_score = metrics[task.main_metric]
             result.best_metrics, result.best_step = metrics, step
             unwrapped = accelerator.unwrap_model(model)

@@ -1,20 +1,15 @@
-"""Models for the four head kinds, tokenizer loading, batch collation and per-batch output reduction.
+"""Tokenizer and model loading, the model wrapper, saving, and the loop's entry points into the heads.
 
-- classify: AutoModelForSequenceClassification (the checkpoint's own pooled head).
-- choice:   AutoModelForMultipleChoice (one pass per choice, softmax over choices).
-- span:     encoder + GlobalPointer with one head (CMRC2018): a score for every (start, end) token pair,
-            softmax cross-entropy over the flattened pair matrix (bojone's recipe).
-- entities: encoder + GlobalPointer with one head per entity type (CLUENER), multilabel categorical CE.
-
-`reduce_outputs` turns a batch's logits into the compact per-feature outputs `decode` expects (tasks/base.py)
-while they are still on the device, so evaluation never keeps full logits (an L x L matrix per window) around.
+Each head kind's behaviour (build, collate, loss, reduce, oracle) is its own module in `clue_runner/heads/`;
+`build_model`, `collate`, `loss_fn` and `reduce_outputs` hand the work to the task's head. `reduce_outputs` turns a
+batch's logits into the compact per-feature outputs `decode` expects (tasks/base.py) while they are still on the
+device, so evaluation never keeps full logits (an L x L matrix per window) around.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import socket
@@ -22,11 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from clue_runner.errors import ClueError
+from clue_runner.heads import head_module
+from clue_runner.heads._pointer import HEAD_CONFIG, HEAD_FILE, GlobalPointer
 from clue_runner.registry import needs_bert_tokenizer, resolve_model
 
 if TYPE_CHECKING:
@@ -37,10 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("clue_runner")
 
-HEAD_FILE = "clue_head.safetensors"
-HEAD_CONFIG = "clue_head.json"
 TASK_FILE = "clue_task.json"
-NEG_INF = -1e12  # logits are scored in float32, so this never overflows even under bf16 autocast
 
 
 # --------------------------------------------------------------------------------------------------- loading
@@ -129,68 +122,35 @@ def fail_fast_network() -> None:
 # --------------------------------------------------------------------------------------------------- heads
 
 
-class GlobalPointer(nn.Module):
-    """Scores every (start, end) token pair per head: RoPE-rotated query/key projections (Su et al., 2021).
-
-    head_size defaults to the encoder's attention head size (64 for base models), as bojone's CLUE code does.
-    """
-
-    def __init__(self, hidden: int, heads: int, head_size: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.head_size = head_size
-        self.dense = nn.Linear(hidden, heads * head_size * 2)
-
-    def _rope(self, x: torch.Tensor) -> torch.Tensor:
-        # x: (B, L, H, D); rotate pairs of dimensions by position-dependent angles.
-        seq, dim = x.shape[1], x.shape[-1]
-        pos = torch.arange(seq, device=x.device, dtype=torch.float32)[:, None]
-        freq = torch.pow(10000.0, -torch.arange(0, dim, 2, device=x.device, dtype=torch.float32) / dim)
-        angle = pos * freq  # (L, D/2)
-        sin = angle.sin().repeat_interleave(2, dim=-1)[None, :, None, :]
-        cos = angle.cos().repeat_interleave(2, dim=-1)[None, :, None, :]
-        x2 = torch.stack([-x[..., 1::2], x[..., ::2]], dim=-1).reshape(x.shape)
-        return x * cos + x2 * sin
-
-    def forward(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """hidden (B, L, E), mask (B, L) of allowed tokens -> float32 logits (B, heads, L, L), invalid = NEG_INF."""
-        b, seq, _ = hidden.shape
-        proj = self.dense(hidden)
-        # Pair scores decide between windows and spans by small margins: compute them in float32 even under
-        # bf16 autocast (bf16 keeps ~8 bits, enough for ties between close candidates).
-        with torch.autocast(device_type=hidden.device.type, enabled=False):
-            proj = proj.float().view(b, seq, self.heads, 2 * self.head_size)
-            q, k = proj[..., : self.head_size], proj[..., self.head_size :]
-            q, k = self._rope(q), self._rope(k)
-            logits = torch.einsum("bmhd,bnhd->bhmn", q, k) / math.sqrt(self.head_size)
-            allowed = mask.bool()
-            pair = allowed[:, None, :, None] & allowed[:, None, None, :]
-            upper = torch.ones(seq, seq, dtype=torch.bool, device=hidden.device).triu()
-            return logits.masked_fill(~(pair & upper), NEG_INF)
-
-
 class ClueModel(nn.Module):
-    """A Hugging Face backbone plus, for span/entities, a GlobalPointer; `forward(batch)` returns logits."""
+    """A Hugging Face backbone plus, for span/entities, a GlobalPointer; `forward(batch)` returns logits.
+
+    `sigmoid` squashes the backbone's logits into (0, 1) (a regression target known to lie in [0, 1]).
+    """
 
     def __init__(
         self,
         head: HeadKind,
         backbone: nn.Module,
         pointer: GlobalPointer | None = None,
+        sigmoid: bool = False,
         output_order: list[int] | None = None,
     ) -> None:
         super().__init__()
         self.head = head
         self.backbone = backbone
         self.pointer = pointer
+        self.sigmoid = sigmoid
         # A fine-tuned classifier whose labels are the task's in another order: column k = the task's label k.
         self.output_order = output_order
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
         if self.pointer is None:
-            logits = self.backbone(**inputs).logits
-            return logits if self.output_order is None else logits[:, self.output_order]
+            logits: torch.Tensor = self.backbone(**inputs).logits
+            if self.output_order is not None:
+                logits = logits[:, self.output_order]
+            return logits.sigmoid() if self.sigmoid else logits
         hidden = self.backbone(**inputs).last_hidden_state
         return self.pointer(hidden, batch["span_mask"])
 
@@ -213,56 +173,20 @@ def _quiet_weight_bars() -> None:
 
 
 def build_model(task: Task, model_path: str, cfg: RunConfig, trained: bool = False) -> ClueModel:
-    """The task's model on top of `model_path` (a short name, hub id or folder).
+    """The task's model on top of `model_path` (a short name, hub id or folder), built by its head's module.
 
     With `trained`, `model_path` is a fine-tuned checkpoint (a run's `best/`, a folder, a hub id): a classifier
     keeps its own labels, matched to the task's by name (a mismatch is an error); a GlobalPointer head is loaded
     from the folder.
     """
-    from transformers import AutoModel, AutoModelForMultipleChoice, AutoModelForSequenceClassification
-
     _quiet_weight_bars()
-
     resolved = resolve_model(model_path)
     kwargs = _dropout_kwargs(resolved, cfg.train.dropout) if not trained else {}
     try:
-        if task.head == "classify" and trained:
-            from transformers import AutoConfig
-
-            from clue_runner.finetuned import label_order
-
-            # Checked on config.json first: loading weights for another label count would fail obscurely.
-            order = label_order(task, AutoConfig.from_pretrained(resolved).id2label, model_path)
-            backbone = AutoModelForSequenceClassification.from_pretrained(resolved)
-            return ClueModel("classify", backbone, output_order=order)
-        if task.head == "classify":
-            id2label = dict(enumerate(task.labels))
-            backbone = AutoModelForSequenceClassification.from_pretrained(
-                resolved,
-                num_labels=task.num_outputs,
-                id2label=id2label,
-                label2id={v: k for k, v in id2label.items()},
-                **kwargs,
-            )
-            return ClueModel("classify", backbone)
-        if task.head == "choice":
-            return ClueModel("choice", AutoModelForMultipleChoice.from_pretrained(resolved, **kwargs))
-        backbone = AutoModel.from_pretrained(resolved, add_pooling_layer=False, **kwargs)
+        model: ClueModel = head_module(task.head).build(task, resolved, kwargs, trained)
     except OSError as exc:
         raise _hub_error(model_path, resolved, exc) from None
-    config = backbone.config
-    head_size = config.hidden_size // config.num_attention_heads
-    pointer = GlobalPointer(config.hidden_size, task.num_outputs, head_size)
-    if trained:
-        from safetensors.torch import load_file
-
-        head_file = Path(resolved) / HEAD_FILE
-        if not head_file.is_file():
-            raise ClueError(
-                f"{resolved}: no {HEAD_FILE}; is this the best/ folder of a `clue run` of {task.name}?"
-            )
-        pointer.load_state_dict(load_file(str(head_file)))
-    return ClueModel(task.head, backbone, pointer)
+    return model
 
 
 def save_model(model: ClueModel, tokenizer: PreTrainedTokenizerBase, task: Task, out_dir: Path) -> None:
@@ -294,80 +218,21 @@ def save_model(model: ClueModel, tokenizer: PreTrainedTokenizerBase, task: Task,
 
 
 # --------------------------------------------------------------------------------------------------- batches
-
-
-def _pad(seqs: Sequence[Sequence[int]], length: int, value: int) -> list[list[int]]:
-    return [list(s) + [value] * (length - len(s)) for s in seqs]
-
-
-def _round8(n: int) -> int:
-    # Tensor cores want multiples of 8; the extra padding is at most 7 tokens.
-    return max(8, (n + 7) // 8 * 8)
+# What the loop calls; each head's module does the work (clue_runner/heads/<kind>.py).
 
 
 def collate(
     head: HeadKind, features: Features, indices: Sequence[int], pad_id: int
 ) -> dict[str, torch.Tensor]:
-    """Pad the rows `indices` of `features` to the batch's longest sequence (rounded up to a multiple of 8)."""
-    rows = [features.rows[i] for i in indices]
-    labels = [features.labels[i] for i in indices]
-    batch: dict[str, torch.Tensor] = {"index": torch.tensor(list(indices), dtype=torch.long)}
-    if head == "choice":
-        length = _round8(max(len(c) for r in rows for c in r["input_ids"]))
-        for key, value in (("input_ids", pad_id), ("token_type_ids", 0), ("attention_mask", 0)):
-            batch[key] = torch.tensor([_pad(r[key], length, value) for r in rows], dtype=torch.long)
-    else:
-        length = _round8(max(len(r["input_ids"]) for r in rows))
-        for key, value in (("input_ids", pad_id), ("token_type_ids", 0), ("attention_mask", 0)):
-            batch[key] = torch.tensor(_pad([r[key] for r in rows], length, value), dtype=torch.long)
-        if head in ("span", "entities"):
-            batch["span_mask"] = torch.tensor(
-                _pad([r["span_mask"] for r in rows], length, 0), dtype=torch.long
-            )
-    if all(label is None for label in labels):
-        return batch
-    if head in ("classify", "choice"):
-        batch["labels"] = torch.tensor([-100 if y is None else int(y) for y in labels], dtype=torch.long)
-    elif head == "span":
-        batch["labels"] = torch.tensor([(0, 0) if y is None else tuple(y) for y in labels], dtype=torch.long)
-    else:
-        # Sparse (row, type, start, end) quadruples; the dense target is built on the device in `loss`.
-        quads = [(b, t, s, e) for b, y in enumerate(labels) for t, s, e in (y or ()) if e < length]
-        batch["labels"] = torch.tensor(quads, dtype=torch.long).reshape(-1, 4)
+    """Pad the rows `indices` of `features` into a batch (labels included where the rows have any)."""
+    batch: dict[str, torch.Tensor] = head_module(head).collate(features, indices, pad_id)
     return batch
 
 
-def multilabel_categorical_crossentropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Su's multi-label CE: pushes positive scores above 0 and negatives below, without a fixed threshold.
-
-    logits, targets: (N, K); returns the mean loss over N.
-    """
-    logits = (1 - 2 * targets) * logits
-    neg = logits - targets * 1e12
-    pos = logits - (1 - targets) * 1e12
-    zeros = torch.zeros_like(logits[..., :1])
-    neg_loss = torch.logsumexp(torch.cat([neg, zeros], dim=-1), dim=-1)
-    pos_loss = torch.logsumexp(torch.cat([pos, zeros], dim=-1), dim=-1)
-    return (neg_loss + pos_loss).mean()
-
-
 def loss_fn(head: HeadKind, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """The head's training loss from `forward`'s logits and the collated labels."""
-    labels = batch["labels"]
-    logits = logits.float()  # losses in float32 whatever the autocast dtype
-    if head in ("classify", "choice"):
-        return nn.functional.cross_entropy(logits, labels, ignore_index=-100)
-    if head == "span":
-        b, _, seq, _ = logits.shape
-        flat = logits.reshape(b, seq * seq)
-        return nn.functional.cross_entropy(flat, labels[:, 0] * seq + labels[:, 1])
-    b, types, seq, _ = logits.shape
-    target = torch.zeros_like(logits)
-    if labels.numel():
-        target[labels[:, 0], labels[:, 1], labels[:, 2], labels[:, 3]] = 1.0
-    return multilabel_categorical_crossentropy(
-        logits.reshape(b * types, seq * seq), target.reshape(b * types, -1)
-    )
+    """The head's training loss (in float32) from `forward`'s logits and the collated labels."""
+    loss: torch.Tensor = head_module(head).loss(logits, batch)
+    return loss
 
 
 @torch.no_grad()
@@ -375,27 +240,5 @@ def reduce_outputs(
     head: HeadKind, logits: torch.Tensor, batch: dict[str, torch.Tensor], cfg: RunConfig
 ) -> list[Any]:
     """Per-feature compact outputs for `decode` (tasks/base.py), computed on the device."""
-    if head in ("classify", "choice"):
-        return list(logits.float().cpu().numpy().astype(np.float32))
-    b, _, seq, _ = logits.shape
-    if head == "span":
-        scores = logits[:, 0].clone()
-        scores[:, 0, :] = NEG_INF  # [CLS] is the "no answer here" label, never a prediction
-        scores[:, :, 0] = NEG_INF
-        max_len = int(cfg.task.get("max_answer_len") or seq)  # null: no cap beyond the window
-        idx = torch.arange(seq, device=logits.device)
-        too_long = (idx[None, :] - idx[:, None]) >= max_len
-        scores = scores.masked_fill(too_long[None], NEG_INF)
-        best, flat = scores.reshape(b, -1).max(dim=-1)
-        out = []
-        for score, pos in zip(best.tolist(), flat.tolist(), strict=True):
-            out.append(
-                (0, 0, float("-inf")) if score <= NEG_INF / 2 else (pos // seq, pos % seq, float(score))
-            )
-        return out
-    hits = (logits > 0).nonzero().tolist()
-    values = logits[logits > 0].tolist()
-    per_row: list[list[tuple[int, int, int, float]]] = [[] for _ in range(b)]
-    for (row, t, s, e), score in zip(hits, values, strict=True):
-        per_row[row].append((t, s, e, float(score)))
-    return per_row
+    outputs: list[Any] = head_module(head).reduce(logits, batch, cfg)
+    return outputs

@@ -73,6 +73,36 @@ def get_task(name: str) -> Task:
     return module.TASK
 
 
+def resolve_task(
+    arg: str, data_dir: str | Path | None = None, infer: bool = True
+) -> tuple[Task, Path | None]:
+    """The task a TASK argument names, and its data folder as far as known.
+
+    `arg` is a registered name, or a path to a task file (`*.yaml`, see tasks/_custom.py) whose data folder is
+    `data_dir`, else the file's own folder. With `infer`, a task file's classify labels that it does not list are
+    read from its train file (commands that need no data, such as `clue config`, pass False).
+    """
+    from clue_runner.tasks._custom import build_task, is_task_file, load_task_file
+
+    given = Path(data_dir).expanduser() if data_dir else None
+    if not is_task_file(arg):
+        return get_task(arg), given
+    spec = load_task_file(arg, reserved=list(TASKS))
+    folder = given or spec.path.parent
+    return build_task(spec, folder if infer else None), folder
+
+
+def task_files(folder: str | Path) -> list[Task]:
+    """The tasks of every task file (`*.yaml`, `*.yml`) in `folder`, by file name; a broken file is an error."""
+    from clue_runner.tasks._custom import SUFFIXES, build_task, load_task_file
+
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise ClueError(f"--include: not a folder: {path}")
+    found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    return [build_task(load_task_file(p, reserved=list(TASKS)), None) for p in found]
+
+
 def resolve_model(name: str) -> str:
     """A local folder (as given), a short name's hub id, or any `org/name` hub id.
 

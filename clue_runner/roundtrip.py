@@ -7,8 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from clue_runner.heads import head_module
 from clue_runner.tasks.base import Features, HeadKind
 
 if TYPE_CHECKING:
@@ -18,18 +17,7 @@ if TYPE_CHECKING:
 
 def oracle_outputs(head: HeadKind, features: Features, num_outputs: int) -> list[Any]:
     """The per-feature outputs (see tasks/base.py) that put all the score on each feature's label."""
-    outputs: list[Any] = []
-    for label in features.labels:
-        if head in ("classify", "choice"):
-            logits = np.full(num_outputs, -10.0, dtype=np.float32)
-            logits[int(label)] = 10.0
-            outputs.append(logits)
-        elif head == "span":
-            start, end = label
-            # A window without the answer is labelled (0, 0); the oracle says "nothing here" with a low score.
-            outputs.append((int(start), int(end), 10.0 if (start, end) != (0, 0) else -1e9))
-        else:
-            outputs.append([(int(t), int(s), int(e), 10.0) for t, s, e in label])
+    outputs: list[Any] = head_module(head).oracle(features, num_outputs)
     return outputs
 
 

@@ -32,7 +32,7 @@ from clue_runner.data import (
 from clue_runner.errors import ClueError
 from clue_runner.progress import DEFAULT_LOG_EVERY_S, Reporter
 from clue_runner.recipes import DEFAULT_RECIPE
-from clue_runner.registry import MODELS, get_task
+from clue_runner.registry import MODELS, resolve_task
 from clue_runner.results import RESULTS_SCHEMA, atomic_write_text, write_json
 
 if TYPE_CHECKING:
@@ -269,6 +269,8 @@ def run_task(
     `<run>/predictions/<split>.jsonl` (see samples.py). `progress`: show progress (see progress.py; `log_every_s`
     paces it when stderr is not a terminal). `report_to`: experiment trackers, overriding `output.report_to`.
     """
+    t_start = time.perf_counter()
+    spec, data_dir = resolve_task(task, data_dir)  # a bad task file is refused before torch is imported
     from clue_runner.modelcheck import check_model_folder, coverage_problem
     from clue_runner.modeling import fail_fast_network, load_tokenizer, set_offline
     from clue_runner.trackers import parse_report_to
@@ -276,8 +278,6 @@ def run_task(
     if offline:
         set_offline()
     fail_fast_network()
-    t_start = time.perf_counter()
-    spec = get_task(task)
     overrides = {"model": model, "seed": seed, "output.report_to": report_to}
     tree, sources, layer = config_mod.merged_with_sources(
         spec.name, list(config_files), list(sets), overrides, recipe
@@ -337,6 +337,7 @@ def run_task(
         },
         "main_metric": spec.main_metric,
         "started_at": _utc_now(),
+        **({"task_file": spec.source} if spec.source else {}),
     }
     try:
         return _run(spec, cfg, tree, folder, tests, examples, tokenizer, accelerator, run_dir, results, reporter,
@@ -589,7 +590,7 @@ def predict_run(
     from clue_runner.finetuned import predict_checkpoint
     from clue_runner.results import read_results
 
-    spec = get_task(task)
+    spec, data_dir = resolve_task(task, data_dir)
     run = Path(run_dir)
     best = run / "best"
     if not best.is_dir():
@@ -599,7 +600,7 @@ def predict_run(
         raise ClueError(f"{run} is a run of {saved.get('task')!r}, not {spec.name!r}")
     out = Path(output_dir) if output_dir else run / "submission"
     return predict_checkpoint(
-        spec.name,
+        task,
         str(best),
         out,
         data_dir,
@@ -621,7 +622,7 @@ def evaluate_file(
     from clue_runner.errors import official_scoring
     from clue_runner.finetuned import labelled_split
 
-    spec = get_task(task)
+    spec, data_dir = resolve_task(task, data_dir)
     labelled_split(spec, split)
     path = Path(prediction_file)
     if not path.is_file():

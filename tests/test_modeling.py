@@ -10,14 +10,9 @@ import pytest
 import torch
 
 from clue_runner import config
-from clue_runner.modeling import (
-    NEG_INF,
-    GlobalPointer,
-    collate,
-    loss_fn,
-    multilabel_categorical_crossentropy,
-    reduce_outputs,
-)
+from clue_runner.heads._pointer import NEG_INF, GlobalPointer
+from clue_runner.heads.entities import multilabel_categorical_crossentropy
+from clue_runner.modeling import collate, loss_fn, reduce_outputs
 from clue_runner.tasks.base import Features
 
 
@@ -90,7 +85,7 @@ def test_span_loss_targets_flat_pair_index() -> None:
 
 
 def test_reduce_span_excludes_cls_and_long_spans() -> None:
-    cfg = config.load("tnews")  # any config: max_answer_len defaults to the sequence length
+    cfg = config.load("tnews")  # any config: max_answer_len defaults to 50 tokens, more than these 6
     logits = torch.full((2, 1, 6, 6), -1.0)
     logits[0, 0, 0, 0] = 50.0  # [CLS] is never an answer
     logits[0, 0, 2, 3] = 5.0

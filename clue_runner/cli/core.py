@@ -27,20 +27,22 @@ DATA_DIR_OPT = typer.Option(
     None,
     "--data-dir",
     "-d",
-    help="Folder with the task's official files [default: $CLUE_DATA_DIR/<task>, else "
-    "~/.cache/clue_runner/data/<task>].",
+    help="Folder with the task's files [default: $CLUE_DATA_DIR/<task>, else ~/.cache/clue_runner/data/<task>; "
+    "for a task file, its own folder].",
 )
+TASK_HELP = "Task name (see `clue tasks`) or a task file (*.yaml, see tasks/custom.md)."
 
 
 AS_JSON_OPT = typer.Option(False, "--json", help="Print one JSON object instead of a table.")
 
 
-def _task_info(name: str) -> dict[str, Any]:
-    from clue_runner.registry import LEADERBOARD_TASKS, get_task
+def _task_info(task: Any) -> dict[str, Any]:
+    from clue_runner.registry import LEADERBOARD_TASKS
 
-    task = get_task(name)
+    name = task.name
     return {
         "task": name,
+        "task_file": str(task.source) if task.source else None,
         "version": task.version,
         "head": task.head,
         "description": task.description,
@@ -67,16 +69,25 @@ def _metric_note(infos: list[dict[str, Any]]) -> str:
 
 
 @app.command("tasks")
-def tasks_cmd(as_json: bool = AS_JSON_OPT) -> None:
-    """List the registered CLUE tasks: head, main and leaderboard metric, data files and leaderboard files."""
-    from clue_runner.registry import task_names
+def tasks_cmd(
+    include: list[Path] = typer.Option(
+        None, "--include", "-i", help="Also list the task files (*.yaml) in this folder (repeatable)."
+    ),
+    as_json: bool = AS_JSON_OPT,
+) -> None:
+    """List the registered CLUE tasks (and user task files): head, main and leaderboard metric, data files and
+    leaderboard files."""
+    from clue_runner.registry import get_task, task_files, task_names
 
-    infos = [_task_info(name) for name in task_names()]
+    tasks = [get_task(name) for name in task_names()]
+    for folder in include or []:
+        tasks += task_files(folder)
+    infos = [_task_info(task) for task in tasks]
     if as_json:
         doc = {"tasks": infos, "note": _metric_note(infos)}
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
         return
-    table = Table(title="CLUE tasks", show_lines=False)
+    table = Table(title="CLUE tasks" + (" and task files" if include else ""), show_lines=False)
     for col in (
         "task",
         "head",
@@ -90,7 +101,7 @@ def tasks_cmd(as_json: bool = AS_JSON_OPT) -> None:
     for info in infos:
         files = sorted({f for names in info["splits"].values() for f in names})
         table.add_row(
-            str(info["task"]),
+            str(info["task"]) + (f" ({info['task_file']})" if info["task_file"] else ""),
             str(info["head"]),
             str(info["main_metric"]),
             str(info["leaderboard_metric"]),
@@ -136,7 +147,7 @@ RECIPE_OPT = typer.Option(
 
 @app.command("config")
 def config_cmd(
-    task: str = typer.Argument(..., help="Task name (see `clue tasks`)."),
+    task: str = typer.Argument(..., help=TASK_HELP),
     model: str | None = typer.Option(
         None, "--model", "-m", help="The model whose recipe row applies [default: config `model`]."
     ),
@@ -150,9 +161,9 @@ def config_cmd(
     Layers: base < task < recipe < --config < --set < --model.
     """
     from clue_runner import config as cfg_mod
-    from clue_runner.registry import get_task
+    from clue_runner.registry import resolve_task
 
-    spec = get_task(task)
+    spec = resolve_task(task, infer=False)[0]
     tree, sources, layer = cfg_mod.merged_with_sources(
         spec.name, list(config or []), list(set_ or []), {"model": model}, recipe
     )
@@ -217,7 +228,7 @@ def tiny_model_cmd(
 
 @app.command("run")
 def run_cmd(
-    task: str = typer.Argument(..., help="Task name (see `clue tasks`)."),
+    task: str = typer.Argument(..., help=TASK_HELP),
     model: str | None = typer.Option(
         None,
         "--model",
@@ -290,7 +301,7 @@ def run_cmd(
 
 @app.command("predict")
 def predict_cmd(
-    task: str = typer.Argument(..., help="Task name."),
+    task: str = typer.Argument(..., help=TASK_HELP),
     run: Path | None = typer.Option(
         None, "--run", "-r", help="A `clue run` folder: its best/ model and its config are used."
     ),
@@ -350,7 +361,7 @@ def predict_cmd(
 
 @app.command("evaluate")
 def evaluate_cmd(
-    task: str = typer.Argument(..., help="Task name."),
+    task: str = typer.Argument(..., help=TASK_HELP),
     pred_file: Path | None = typer.Argument(
         None, help="Predictions in the task's leaderboard format (or use --model)."
     ),

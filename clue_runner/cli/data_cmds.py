@@ -173,7 +173,7 @@ def data_cmd(
 
 @app.command("subset")
 def subset_cmd(
-    task: str = typer.Argument(..., help="Task name (see `clue tasks`)."),
+    task: str = typer.Argument(..., help="Task name (see `clue tasks`) or a task file (*.yaml)."),
     data_dir: Path = typer.Option(..., "--data-dir", "-d", help="The task folder to take records from."),
     out: Path = typer.Option(..., "--out", "-o", help="The new task folder."),
     train: int = typer.Option(
@@ -191,10 +191,10 @@ def subset_cmd(
     ),
 ) -> None:
     """Write a smaller copy of a task folder in the official layout (stratified by label where there is one)."""
-    from clue_runner.registry import get_task
+    from clue_runner.registry import resolve_task
     from clue_runner.subset import subset_task
 
-    spec = get_task(task)
+    spec = resolve_task(task, data_dir)[0]
     kept = subset_task(
         spec,
         data_dir,
@@ -254,12 +254,13 @@ def _print_report(report: Any) -> None:
 
 @app.command("check-data")
 def check_data_cmd(
-    task: str = typer.Argument(..., help="Task name (see `clue tasks`)."),
+    task: str = typer.Argument(..., help="Task name (see `clue tasks`) or a task file (*.yaml)."),
     data_dir: Path | None = typer.Option(
         None,
         "--data-dir",
         "-d",
-        help="The task folder [default: $CLUE_DATA_DIR/<task>, else ~/.cache/clue_runner/data/<task>].",
+        help="The task folder [default: $CLUE_DATA_DIR/<task>, else ~/.cache/clue_runner/data/<task>; for a "
+        "task file, its own folder].",
     ),
     model: str | None = typer.Option(
         None,
@@ -283,16 +284,16 @@ def check_data_cmd(
     """Validate a task folder (every file, record, label and offset) and describe it; non-zero exit on problems."""
     from clue_runner.checkdata import check_task
     from clue_runner.data import task_data_dir
-    from clue_runner.registry import get_task
+    from clue_runner.registry import resolve_task
 
-    spec = get_task(task)
-    folder = task_data_dir(spec, data_dir)
+    spec, given = resolve_task(task, data_dir)
+    folder = task_data_dir(spec, given)
     tokenizer = cfg = None
     if model is not None:
         from clue_runner import config as cfg_mod
         from clue_runner.modeling import load_tokenizer
 
-        cfg = cfg_mod.load(spec.name, sets=list(set_ or []))
+        cfg = cfg_mod.load(spec.name, sets=list(set_ or []))  # a task file's task has no packaged config
         tokenizer = load_tokenizer(model, offline=offline)
     report = check_task(spec, folder, tokenizer, cfg, model=model)
     if as_json:

@@ -66,7 +66,10 @@ def _name(cell: Cell) -> str:
 @app.command("bench")
 def bench_cmd(
     tasks: str = typer.Option(
-        ..., "--tasks", "-t", help="`all` (the 11 tasks) or names separated by commas."
+        ...,
+        "--tasks",
+        "-t",
+        help="`all` (the 11 tasks) or task names / task files (*.yaml) separated by commas.",
     ),
     model: str | None = typer.Option(
         None,
@@ -231,7 +234,7 @@ def report_cmd(
 def _print_errors(paths: list[Path], fmt: str) -> None:
     import json
 
-    from clue_runner.registry import get_task
+    from clue_runner.registry import resolve_task
     from clue_runner.results import read_results
     from clue_runner.samples import PREDICTIONS_DIR, error_report, read_samples
 
@@ -245,7 +248,10 @@ def _print_errors(paths: list[Path], fmt: str) -> None:
             f"{run}: no {PREDICTIONS_DIR}/dev.jsonl; make it with `clue run ... --log-samples` or "
             f"`clue evaluate TASK --model {run}/best --log-samples`"
         )
-    task = get_task(str(results["task"]))
+    # A user task is read back from its task file (and data folder), a registered one by name.
+    task = resolve_task(
+        str(results.get("task_file") or results["task"]), (results.get("data") or {}).get("dir")
+    )[0]
     found = error_report(task, read_samples(samples))
     if fmt == "json":
         sys.stdout.write(json.dumps(found, ensure_ascii=False, indent=2) + "\n")

@@ -44,7 +44,7 @@ class TextExample:
 
     text_a: str | tuple[str, ...]
     text_b: str | None
-    label: str | None
+    label: Any  # the label string (a float target for regression tasks); None when unlabelled
     index: int
     record_id: Any
     source: str
@@ -123,11 +123,18 @@ def encode_texts(
     labels: Sequence[str],
     joiner: str = "",
 ) -> Features:
-    """`[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, truncated longest-first to data.max_len, in one batched call.
-
-    A tuple `text_a` is joined with `joiner` first.
-    """
+    """`[CLS] a [SEP]` or `[CLS] a [SEP] b [SEP]`, truncated longest-first to data.max_len, in one batched call;
+    the label is the class index. A tuple `text_a` is joined with `joiner` first."""
     index = {label: i for i, label in enumerate(labels)}
+    targets = [index[ex.label] if ex.label is not None else None for ex in examples]
+    rows = encode_inputs(examples, tokenizer, cfg, joiner)
+    return Features(rows=rows, labels=targets, example_index=list(range(len(examples))))
+
+
+def encode_inputs(
+    examples: Sequence[TextExample], tokenizer: PreTrainedTokenizerBase, cfg: RunConfig, joiner: str = ""
+) -> list[dict[str, Any]]:
+    """The model inputs of `encode_texts`, one row per example."""
     pair = any(ex.text_b is not None for ex in examples)
     firsts = [ex.text_a if isinstance(ex.text_a, str) else joiner.join(ex.text_a) for ex in examples]
     seconds = [ex.text_b or "" for ex in examples] if pair else None
@@ -138,8 +145,7 @@ def encode_texts(
         ids = enc["input_ids"][i]
         types = [0] * len(ids) if zero or "token_type_ids" not in enc else enc["token_type_ids"][i]
         rows.append({"input_ids": ids, "token_type_ids": types, "attention_mask": [1] * len(ids)})
-    targets = [index[ex.label] if ex.label is not None else None for ex in examples]
-    return Features(rows=rows, labels=targets, example_index=list(range(len(examples))))
+    return rows
 
 
 def decode_argmax(outputs: Sequence[Any], labels: Sequence[str]) -> list[str]:
@@ -227,9 +233,16 @@ def prediction_label(record: dict[str, Any], labels: Sequence[str], path: Path, 
     return label_field(record, labels, path, line)
 
 
+LabelReader = Callable[[dict[str, Any], Path, int], Any]
+
+
 def parse_jsonl(
-    path: Path, examples: Sequence[Keyed], labels: Sequence[str], counted: str = "records"
-) -> list[str]:
+    path: Path,
+    examples: Sequence[Keyed],
+    labels: Sequence[str],
+    counted: str = "records",
+    read_label: LabelReader | None = None,
+) -> list[Any]:
     """Read a leaderboard file back into one label per example.
 
     Ids are matched to the examples' 0-based positions (what clue-runner and the official baselines write); a
@@ -237,6 +250,7 @@ def parse_jsonl(
     id matches no example (NLI '-' rows the split drops, ids beyond the split) are ignored, labels and all. A
     missing or non-integer id, a duplicate id, a missing prediction, or a matched line whose label is not a
     string from `labels` is an error naming file:line (`counted` names what the examples are in messages).
+    `read_label(record, path, line)` reads other kinds of labels (a regression target) instead.
     """
     lines: dict[int, tuple[int, dict[str, Any]]] = {}
     for line, record in iter_jsonl(path):
@@ -251,7 +265,13 @@ def parse_jsonl(
     if any(k not in lines for k in keys) and all(o is not None for o in own) and all(o in lines for o in own):
         keys = [o for o in own if o is not None]
     scored = sorted({k: lines[k] for k in keys if k in lines}.items(), key=lambda item: item[1][0])
-    by_id = {k: prediction_label(record, labels, path, line) for k, (line, record) in scored}
+
+    def label_of(record: dict[str, Any], line: int) -> Any:
+        if read_label is not None:
+            return read_label(record, path, line)
+        return prediction_label(record, labels, path, line)
+
+    by_id = {k: label_of(record, line) for k, (line, record) in scored}
     tolerate_missing(path, [k for k in keys if k not in by_id], len(keys), counted)
     return [by_id.get(k, "") for k in keys]  # "" (no label) only for a record `clue evaluate` counts as wrong
 

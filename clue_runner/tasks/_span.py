@@ -20,6 +20,8 @@ from clue_runner.tasks.base import Features
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
+    from clue_runner.config import RunConfig
+
 Offsets = list[tuple[int, int]]
 
 
@@ -69,12 +71,13 @@ def _positive(cfg_task: dict[str, Any], key: str, default: int) -> int:
     return value
 
 
-def answer_cap(cfg_task: dict[str, Any]) -> int | None:
-    """`task.max_answer_len`: the longest answer in tokens the head may return, or None for no cap beyond the
-    window (bojone; the default). PaddleNLP caps at 50 tokens."""
-    if cfg_task.get("max_answer_len") is None:
+def max_answer_len(cfg: RunConfig) -> int | None:
+    """`task.max_answer_len`: the longest answer, in tokens, the span head may return; None (the default, as
+    bojone) = no cap beyond the window; PaddleNLP caps at 50. The one place the knob is read: the head's `reduce`
+    masks longer pairs on the device and `decode_best` ignores them."""
+    if cfg.task.get("max_answer_len") is None:
         return None
-    return _positive(cfg_task, "max_answer_len", 0)
+    return _positive(cfg.task, "max_answer_len", 0)
 
 
 def encode_windows(
@@ -149,7 +152,7 @@ def encode_windows(
 
 
 def decode_best(
-    outputs: Sequence[Any], features: Features, contexts: Sequence[str], max_answer_len: int | None
+    outputs: Sequence[Any], features: Features, contexts: Sequence[str], cfg: RunConfig
 ) -> list[str]:
     """Per example, the text of the best-scoring window's span, sliced from the original context.
 
@@ -157,13 +160,14 @@ def decode_best(
     head could not return (outside the context, reversed, longer than `max_answer_len` if set) are ignored, so a gold
     round trip counts exactly what prediction can reach. An example with no usable span gets "".
     """
+    limit = max_answer_len(cfg)
     best: list[tuple[float, str] | None] = [None] * len(contexts)
     for output, index, window in zip(outputs, features.example_index, features.meta, strict=True):
         start, end, score = int(output[0]), int(output[1]), float(output[2])
         i, j = start - window.first, end - window.first
         if (
             not 0 <= i <= j < len(window.offsets)
-            or (max_answer_len is not None and j - i + 1 > max_answer_len)
+            or (limit is not None and j - i + 1 > limit)
             or math.isnan(score)
             or score == -math.inf
         ):

@@ -6,6 +6,7 @@ back-references) and hands `decode` one compact output per feature; it never loo
 
 Head kinds and what `encode` puts in each feature row (lists of ints; the collator pads them):
 - classify: input_ids, token_type_ids, attention_mask; label = class index.
+- regress:  the same keys; label = the target, a float.
 - choice:   the same keys, each a list per choice (all rows of a task have the same number of choices);
             label = choice index. A sequence may be a numpy int array (4 bytes a token instead of ~36 in a
             Python list: CHID's train split has ~577k blanks x 10 candidates).
@@ -13,8 +14,9 @@ Head kinds and what `encode` puts in each feature row (lists of ints; the collat
             label = (start_token, end_token), (0, 0) when this window does not hold the answer.
 - entities: the classify keys plus span_mask (1 = a real text token); label = list of (type, start, end).
 
-What the loop hands back to `decode`, one per feature, in feature order (see modeling.reduce_outputs):
+What the loop hands back to `decode`, one per feature, in feature order (the head's `reduce`, clue_runner/heads/):
 - classify / choice: a float32 numpy array of logits;
+- regress: a float32 numpy array holding the one output (after the sigmoid where the task asks for one);
 - span: (start_token, end_token, score) of the best allowed pair, [CLS] excluded;
 - entities: list of (type, start_token, end_token, score) with a positive score.
 """
@@ -37,8 +39,8 @@ if TYPE_CHECKING:
     from clue_runner.config import RunConfig
     from clue_runner.errors import DataError
 
-HeadKind = Literal["classify", "choice", "span", "entities"]
-HEAD_KINDS: tuple[HeadKind, ...] = ("classify", "choice", "span", "entities")
+HeadKind = Literal["classify", "regress", "choice", "span", "entities"]
+HEAD_KINDS: tuple[HeadKind, ...] = ("classify", "regress", "choice", "span", "entities")
 
 Example = Any  # each task has its own frozen dataclass; the loop never looks inside
 Prediction = Any  # a label string, an answer text, a blank -> index dict, an entity dict ...
@@ -157,6 +159,11 @@ class Task:
         checksums: the official archive (`<archive>_public.zip`) and its published digests; None = an archive
             named after the task, with nothing published to verify against.
         paddle_mirror: whether PaddleNLP's mirror serves the archive too.
+        source: where the task was defined when that is not a module here (a user's task file), else "".
+        fingerprint: what else decides the features besides the files and config (a task file's digest); part of
+            the feature-cache key.
+        minimize: the main metric is better when lower (mse), so the best checkpoint is the lowest one.
+        sigmoid: regress head only: squash the output into (0, 1) for targets known to lie in [0, 1].
         former_names: leaderboard file names the board used before (e.g. before the 2021 test-set update) ->
             the current name; `clue validate` names the current one instead of accepting them silently.
     """
@@ -190,6 +197,10 @@ class Task:
     checksums: TaskChecksums | None = None
     paddle_mirror: bool = False
     former_names: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+    fingerprint: str = ""
+    minimize: bool = False
+    sigmoid: bool = False
 
     def __post_init__(self) -> None:
         if self.head not in HEAD_KINDS:
@@ -200,11 +211,19 @@ class Task:
             raise ValueError(
                 f"{self.name}: leaderboard metric {self.leaderboard_metric!r} is not among {self.metrics}"
             )
+        if self.sigmoid and self.head != "regress":
+            raise ValueError(f"{self.name}: sigmoid is for the regress head only")
         if self.submission_format not in SUBMISSION_FORMATS:
             raise ValueError(f"{self.name}: unknown submission format {self.submission_format!r}")
         missing = [s for s in self.submissions if s not in self.splits]
         if missing:
             raise ValueError(f"{self.name}: submission splits {missing} are not in splits")
+
+    def better(self, score: float, than: float | None) -> bool:
+        """Whether a main-metric `score` beats `than` (None: nothing yet), in the metric's own direction."""
+        if than is None:
+            return True
+        return score < than if self.minimize else score > than
 
     @property
     def board_metric(self) -> str:

@@ -182,7 +182,7 @@ def encode(examples: Sequence[QAExample], tokenizer: Any, cfg: Any) -> Features:
 
 def decode(outputs: Sequence[Any], features: Features, examples: Sequence[QAExample], cfg: Any) -> list[str]:
     """One answer per question: the best window's span, sliced from the original context ("" if none)."""
-    return S.decode_best(outputs, features, [ex.context for ex in examples], S.answer_cap(cfg.task))
+    return S.decode_best(outputs, features, [ex.context for ex in examples], cfg)
 
 
 def _labelled(examples: Sequence[QAExample]) -> None:

@@ -1,0 +1,40 @@
+"""Head `choice`: AutoModelForMultipleChoice, one encoder pass per choice and a softmax over the choices
+(C3 with 4 choices, CHID with 10 candidates); `decode` gets one float32 logits array (num_choices,) per feature."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from clue_runner.heads import _batch
+from clue_runner.heads.classify import class_labels, loss, oracle, reduce
+
+if TYPE_CHECKING:
+    import torch
+
+    from clue_runner.modeling import ClueModel
+    from clue_runner.tasks.base import Features, Task
+
+__all__ = ["build", "collate", "loss", "oracle", "reduce"]  # the loss, reduce and oracle are classify's
+
+
+def build(task: Task, resolved: str, kwargs: dict[str, Any], trained: bool) -> ClueModel:
+    from transformers import AutoModelForMultipleChoice
+
+    from clue_runner.modeling import ClueModel
+
+    return ClueModel(task.head, AutoModelForMultipleChoice.from_pretrained(resolved, **kwargs))
+
+
+def collate(features: Features, indices: Sequence[int], pad_id: int) -> dict[str, torch.Tensor]:
+    """Every choice of every row padded to the longest choice in the batch (rounded up to a multiple of 8)."""
+    import torch
+
+    rows, labels, batch = _batch.start(features, indices)
+    length = _batch.round8(max(len(c) for r in rows for c in r["input_ids"]))
+    for key, value in _batch.INPUTS:
+        fill = pad_id if value is None else value
+        batch[key] = torch.tensor([_batch.pad(r[key], length, fill) for r in rows], dtype=torch.long)
+    if any(label is not None for label in labels):
+        batch["labels"] = class_labels(labels)
+    return batch
