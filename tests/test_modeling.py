@@ -15,6 +15,8 @@ from clue_runner.modeling import (
     collate,
     loss_fn,
     multilabel_categorical_crossentropy,
+    pad_multiple_for,
+    padded_length,
     reduce_outputs,
 )
 from clue_runner.tasks.base import Features
@@ -30,10 +32,10 @@ def _rows(lengths: list[int], span: bool = False) -> list[dict[str, list[int]]]:
     return rows
 
 
-def test_collate_pads_to_multiple_of_eight_and_keeps_index() -> None:
+def test_collate_pads_to_longest_and_keeps_index() -> None:
     feats = Features(_rows([3, 11]), [0, 2], [0, 1])
     batch = collate("classify", feats, [1, 0], pad_id=0)
-    assert batch["input_ids"].shape == (2, 16)
+    assert batch["input_ids"].shape == (2, 11)
     assert batch["index"].tolist() == [1, 0]
     assert batch["labels"].tolist() == [2, 0]
     assert batch["attention_mask"][1].sum() == 3
@@ -45,8 +47,18 @@ def test_collate_choice_pads_all_choices() -> None:
         "token_type_ids": [[0, 0], [0] * 9],
         "attention_mask": [[1, 1], [1] * 9],
     }
-    batch = collate("choice", Features([row], [1], [0]), [0], pad_id=0)
+    batch = collate("choice", Features([row], [1], [0]), [0], pad_id=0, pad_multiple=8)
     assert batch["input_ids"].shape == (1, 2, 16)
+
+
+def test_collate_pads_to_multiple_of_eight_on_gpu_only() -> None:
+    assert pad_multiple_for(torch.device("cuda")) == 8
+    assert pad_multiple_for(torch.device("cpu")) == 1
+    feats = Features(_rows([3, 11]), [0, 2], [0, 1])
+    batch = collate("classify", feats, [1, 0], pad_id=0, pad_multiple=8)
+    assert batch["input_ids"].shape == (2, 16)
+    assert batch["input_ids"][1, 3:].eq(0).all() and batch["attention_mask"][0, 11:].eq(0).all()
+    assert [padded_length(n, 8) for n in (1, 8, 9)] == [8, 8, 16]
 
 
 def test_collate_unlabelled_has_no_labels() -> None:
