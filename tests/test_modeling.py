@@ -128,6 +128,20 @@ def test_reduce_entities_lists_positive_pairs() -> None:
     assert out[0] == [(2, 1, 3, 0.5)] and out[1] == [(0, 2, 2, 3.0)]
 
 
+def test_reduce_entities_caps_spans_at_text_tokens_keeping_the_best() -> None:
+    torch.manual_seed(0)
+    logits = torch.rand(2, 3, 6, 6) + 0.1  # an untrained head: every pair positive
+    logits[0, 1, 2, 4] = 50.0
+    span_mask = torch.tensor([[0, 1, 1, 1, 0, 0], [0, 1, 1, 1, 1, 0]])
+    out = reduce_outputs("entities", logits, {"span_mask": span_mask}, config.load("cluener"))
+    assert [len(row) for row in out] == [3, 4]  # one span per text token at most
+    assert (1, 2, 4, 50.0) in out[0]
+    assert out[0] == sorted(out[0])
+    flat = logits[1].reshape(-1)
+    best = sorted(flat.tolist(), reverse=True)[:4]
+    assert sorted(score for *_, score in out[1]) == pytest.approx(sorted(best))
+
+
 def test_reduce_classify_returns_numpy_rows() -> None:
     out = reduce_outputs("classify", torch.tensor([[0.1, 0.9]]), {}, config.load("tnews"))
     assert isinstance(out[0], np.ndarray) and out[0].argmax() == 1
