@@ -48,10 +48,12 @@ CLUE_BENCH_VOCAB ?= .cache/bench/vocab.txt
 $(CLUE_BENCH_VOCAB):
 	$(BIN)/python scripts/bench_vocab.py $@
 
-# About 10 minutes on 2 CPU cores. Run it alone: other work on the machine skews the figures.
+# Run it alone: other work on the machine skews the figures (docs/benchmarks.md says how long each part takes).
 bench: install $(CLUE_BENCH_VOCAB)
 	$(BIN)/python scripts/bench_loop.py
 	$(BIN)/python scripts/bench_trainer.py --vocab $(CLUE_BENCH_VOCAB)
+	$(BIN)/python scripts/bench_featurize.py --vocab $(CLUE_BENCH_VOCAB)
+	$(BIN)/python scripts/bench_startup.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info demo/model demo/runs .pytest_cache .mypy_cache .ruff_cache
