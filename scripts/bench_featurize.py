@@ -119,7 +119,9 @@ def main() -> None:
           "scales are fractions of the real size; per-1k-row figures use the time and the memory above the "
           "libraries")  # fmt: skip
     head = " | ".join(f"x{s:g}: s / GB" for s in scales)
-    print(f"| task | train rows (largest) | features (largest) | {head} | ms per 1k rows | MB per 1k rows | goal met |")
+    print(
+        f"| task | train rows (largest) | features (largest) | {head} | ms per 1k rows | MB per 1k rows | goal met |"
+    )
     print("|---|---|---|" + "---|" * len(scales) + "---|---|---|")
     for task, runs in rows.items():
         full = runs[-1]
