@@ -3,8 +3,9 @@
     python scripts/bench_featurize.py [--vocab VOCAB.txt] [--scales 0.25,0.5,1] [--tasks all] [--data DIR]
 
 For every task and scale, scripts/make_full_data.py writes the data (into a temporary folder, or reuses --data
-DIR/scale-<s>/), then a fresh process reads the train split and featurises it exactly as `clue run` does
-(`task.read` + `task.encode` with the task's default config and a tokenizer built from the vocab) and reports
+DIR/scale-<s>/), then a fresh process reads the train split and featurises it as `clue run` does (`task.read`,
+then `task.encode` with the GC paused, the task's default config and a tokenizer built from the vocab; no feature
+cache) and reports
 wall seconds and its peak resident memory. Three scales show whether time and memory grow linearly: the
 per-1,000-row figures should stay flat. Goal: every full train split in <= 3 minutes and <= 6 GB.
 
@@ -39,6 +40,7 @@ def worker(task_name: str, data: Path, tokenizer_dir: Path) -> None:
     from clue_runner import config
     from clue_runner.modeling import load_tokenizer
     from clue_runner.registry import get_task
+    from clue_runner.runner import gc_paused
 
     task = get_task(task_name)
     cfg = config.load(task.name)
@@ -47,7 +49,8 @@ def worker(task_name: str, data: Path, tokenizer_dir: Path) -> None:
     t0 = time.perf_counter()
     examples = task.read(data, "train")
     t1 = time.perf_counter()
-    features = task.encode(examples, tokenizer, cfg)
+    with gc_paused():  # as runner.featurize does
+        features = task.encode(examples, tokenizer, cfg)
     t2 = time.perf_counter()
     out = {"examples": len(examples), "features": len(features), "read_s": t1 - t0, "encode_s": t2 - t1,
            "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "base_gb": base_gb}  # fmt: skip
