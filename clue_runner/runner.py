@@ -7,13 +7,15 @@ run ended (completed or failed, with the error).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import platform
 import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -205,10 +207,25 @@ def featurize(
     def build() -> Features:
         return task.encode(examples, tokenizer, cfg)
 
-    if accelerator is None:
-        return cached_features(key, build, default_cache_dir())[0]
-    with accelerator.main_process_first():
-        return cached_features(key, build, default_cache_dir())[0]
+    with gc_paused():
+        if accelerator is None:
+            return cached_features(key, build, default_cache_dir())[0]
+        with accelerator.main_process_first():
+            return cached_features(key, build, default_cache_dir())[0]
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: encoding (or unpickling) a split makes millions of small lists and
+    dicts, and the collector would rescan all of them again and again, so the time grew faster than the data
+    (full TNEWS: 6.2-6.7 s with it, 3.5-4.2 s without). Features hold no reference cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def refuse_to_replace(task: Task, tests: Sequence[str], out_dir: Path, overwrite: bool) -> None:

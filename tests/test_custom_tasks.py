@@ -77,7 +77,9 @@ def test_regress_head_collate_loss_reduce() -> None:
 
     rows = [{"input_ids": [1, 2, 3], "token_type_ids": [0] * 3, "attention_mask": [1] * 3}] * 2
     batch = collate("regress", Features(rows, [0.25, 1.0], [0, 1]), [0, 1], pad_id=0)
-    assert batch["labels"].dtype == torch.float32 and batch["input_ids"].shape == (2, 8)
+    assert batch["labels"].dtype == torch.float32 and batch["input_ids"].shape == (2, 3)
+    on_gpu = collate("regress", Features(rows, [0.25, 1.0], [0, 1]), [0, 1], pad_id=0, pad_multiple=8)
+    assert on_gpu["input_ids"].shape == (2, 8)
     logits = torch.tensor([[0.25], [0.0]])
     assert loss_fn("regress", logits, batch).item() == pytest.approx(0.5)
     assert collate("regress", Features(rows, [None, None], [0, 1]), [0, 1], pad_id=0).keys() >= {"input_ids"}

@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from clue_runner import config
+from clue_runner.heads._batch import padded_length
 from clue_runner.heads._pointer import NEG_INF, GlobalPointer
 from clue_runner.heads.entities import multilabel_categorical_crossentropy
-from clue_runner.modeling import collate, loss_fn, reduce_outputs
+from clue_runner.modeling import collate, loss_fn, pad_multiple_for, reduce_outputs
 from clue_runner.tasks.base import Features
 
 
@@ -26,10 +27,10 @@ def _rows(lengths: list[int], span: bool = False) -> list[dict[str, list[int]]]:
     return rows
 
 
-def test_collate_pads_to_multiple_of_eight_and_keeps_index() -> None:
+def test_collate_pads_to_longest_and_keeps_index() -> None:
     feats = Features(_rows([3, 11]), [0, 2], [0, 1])
     batch = collate("classify", feats, [1, 0], pad_id=0)
-    assert batch["input_ids"].shape == (2, 16)
+    assert batch["input_ids"].shape == (2, 11)
     assert batch["index"].tolist() == [1, 0]
     assert batch["labels"].tolist() == [2, 0]
     assert batch["attention_mask"][1].sum() == 3
@@ -41,8 +42,18 @@ def test_collate_choice_pads_all_choices() -> None:
         "token_type_ids": [[0, 0], [0] * 9],
         "attention_mask": [[1, 1], [1] * 9],
     }
-    batch = collate("choice", Features([row], [1], [0]), [0], pad_id=0)
+    batch = collate("choice", Features([row], [1], [0]), [0], pad_id=0, pad_multiple=8)
     assert batch["input_ids"].shape == (1, 2, 16)
+
+
+def test_collate_pads_to_multiple_of_eight_on_gpu_only() -> None:
+    assert pad_multiple_for(torch.device("cuda")) == 8
+    assert pad_multiple_for(torch.device("cpu")) == 1
+    feats = Features(_rows([3, 11]), [0, 2], [0, 1])
+    batch = collate("classify", feats, [1, 0], pad_id=0, pad_multiple=8)
+    assert batch["input_ids"].shape == (2, 16)
+    assert batch["input_ids"][1, 3:].eq(0).all() and batch["attention_mask"][0, 11:].eq(0).all()
+    assert [padded_length(n, 8) for n in (1, 8, 9)] == [8, 8, 16]
 
 
 def test_collate_unlabelled_has_no_labels() -> None:
@@ -110,6 +121,20 @@ def test_reduce_entities_lists_positive_pairs() -> None:
     logits[1, 0, 2, 2] = 3.0
     out = reduce_outputs("entities", logits, {}, config.load("tnews"))
     assert out[0] == [(2, 1, 3, 0.5)] and out[1] == [(0, 2, 2, 3.0)]
+
+
+def test_reduce_entities_caps_spans_at_text_tokens_keeping_the_best() -> None:
+    torch.manual_seed(0)
+    logits = torch.rand(2, 3, 6, 6) + 0.1  # an untrained head: every pair positive
+    logits[0, 1, 2, 4] = 50.0
+    span_mask = torch.tensor([[0, 1, 1, 1, 0, 0], [0, 1, 1, 1, 1, 0]])
+    out = reduce_outputs("entities", logits, {"span_mask": span_mask}, config.load("cluener"))
+    assert [len(row) for row in out] == [3, 4]  # one span per text token at most
+    assert (1, 2, 4, 50.0) in out[0]
+    assert out[0] == sorted(out[0])
+    flat = logits[1].reshape(-1)
+    best = sorted(flat.tolist(), reverse=True)[:4]
+    assert sorted(score for *_, score in out[1]) == pytest.approx(sorted(best))
 
 
 def test_reduce_classify_returns_numpy_rows() -> None:

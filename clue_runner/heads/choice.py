@@ -26,15 +26,17 @@ def build(task: Task, resolved: str, kwargs: dict[str, Any], trained: bool) -> C
     return ClueModel(task.head, AutoModelForMultipleChoice.from_pretrained(resolved, **kwargs))
 
 
-def collate(features: Features, indices: Sequence[int], pad_id: int) -> dict[str, torch.Tensor]:
-    """Every choice of every row padded to the longest choice in the batch (rounded up to a multiple of 8)."""
-    import torch
-
+def collate(
+    features: Features, indices: Sequence[int], pad_id: int, pad_multiple: int
+) -> dict[str, torch.Tensor]:
+    """Every choice of every row padded to the longest choice in the batch (rounded up to `pad_multiple`)."""
     rows, labels, batch = _batch.start(features, indices)
-    length = _batch.round8(max(len(c) for r in rows for c in r["input_ids"]))
+    length = _batch.padded_length(max(len(c) for r in rows for c in r["input_ids"]), pad_multiple)
+    choices = len(rows[0]["input_ids"])  # every row has the same number (encode pads the choices)
     for key, value in _batch.INPUTS:
         fill = pad_id if value is None else value
-        batch[key] = torch.tensor([_batch.pad(r[key], length, fill) for r in rows], dtype=torch.long)
+        flat = [c for r in rows for c in r[key]]
+        batch[key] = _batch.pad(flat, length, fill).view(len(rows), choices, length)
     if any(label is not None for label in labels):
         batch["labels"] = class_labels(labels)
     return batch

@@ -52,9 +52,11 @@ def class_labels(labels: Sequence[Any]) -> torch.Tensor:
     return torch.tensor([-100 if y is None else int(y) for y in labels], dtype=torch.long)
 
 
-def collate(features: Features, indices: Sequence[int], pad_id: int) -> dict[str, torch.Tensor]:
+def collate(
+    features: Features, indices: Sequence[int], pad_id: int, pad_multiple: int
+) -> dict[str, torch.Tensor]:
     rows, labels, batch = _batch.start(features, indices)
-    _batch.pad_flat(batch, rows, pad_id)
+    _batch.pad_flat(batch, rows, pad_id, pad_multiple)
     if any(label is not None for label in labels):
         batch["labels"] = class_labels(labels)
     return batch

@@ -32,11 +32,13 @@ def build(task: Task, resolved: str, kwargs: dict[str, Any], trained: bool) -> C
     return ClueModel(task.head, backbone, sigmoid=task.sigmoid)
 
 
-def collate(features: Features, indices: Sequence[int], pad_id: int) -> dict[str, torch.Tensor]:
+def collate(
+    features: Features, indices: Sequence[int], pad_id: int, pad_multiple: int
+) -> dict[str, torch.Tensor]:
     import torch
 
     rows, labels, batch = _batch.start(features, indices)
-    _batch.pad_flat(batch, rows, pad_id)
+    _batch.pad_flat(batch, rows, pad_id, pad_multiple)
     if any(label is not None for label in labels):
         batch["labels"] = torch.tensor(
             [float("nan") if y is None else float(y) for y in labels], dtype=torch.float32

@@ -27,12 +27,14 @@ def build(task: Task, resolved: str, kwargs: dict[str, Any], trained: bool) -> C
     return _pointer.build(task, resolved, kwargs, trained)
 
 
-def collate(features: Features, indices: Sequence[int], pad_id: int) -> dict[str, torch.Tensor]:
+def collate(
+    features: Features, indices: Sequence[int], pad_id: int, pad_multiple: int
+) -> dict[str, torch.Tensor]:
     """Rows padded with their span_mask; labels (start, end), (0, 0) = [CLS] = no answer in this window."""
     import torch
 
     rows, labels, batch = _batch.start(features, indices)
-    _batch.pad_flat(batch, rows, pad_id, extra=("span_mask",))
+    _batch.pad_flat(batch, rows, pad_id, pad_multiple, extra=("span_mask",))
     if any(label is not None for label in labels):
         batch["labels"] = torch.tensor([(0, 0) if y is None else tuple(y) for y in labels], dtype=torch.long)
     return batch
