@@ -50,7 +50,10 @@ def test_run_help_shows_every_default_and_flags_as_flags() -> None:
     done = clue("run", "--help")
     assert done.returncode == 0, done.stderr
     text = " ".join(done.stdout.split())
-    assert "[default: $CLUE_DATA_DIR/<task>, else ~/.cache/clue_runner/data/<task>]" in text
+    assert (
+        "[default: $CLUE_DATA_DIR/<task>, else ~/.cache/clue_runner/data/<task>; for a task file, its own folder]"
+        in text
+    )
     assert "[default: runs/<task>/<model>/<UTC time>-<id>]" in text
     for flag in ("--overwrite", "--offline", "--download", "--quiet"):
         assert f"{flag} " in text and f"{flag} <bool>" not in text and f"{flag} BOOL" not in text
