@@ -43,6 +43,7 @@ format: install
 
 bench: install
 	$(BIN)/python scripts/bench_loop.py
+	$(BIN)/python scripts/bench_checkpoint.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info demo/model demo/runs .pytest_cache .mypy_cache .ruff_cache

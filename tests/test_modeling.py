@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -96,7 +97,7 @@ def test_reduce_span_excludes_cls_and_long_spans() -> None:
 
 def test_reduce_span_respects_max_answer_len() -> None:
     base = config.load("tnews")
-    cfg = config.RunConfig(base.seed, base.model, base.train, base.data, base.eval, {"max_answer_len": 2})
+    cfg = dataclasses.replace(base, task={"max_answer_len": 2})
     logits = torch.full((1, 1, 6, 6), -1.0)
     logits[0, 0, 1, 4] = 9.0  # 4 tokens: too long
     logits[0, 0, 2, 3] = 1.0
