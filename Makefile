@@ -62,6 +62,7 @@ bench: install $(CLUE_BENCH_VOCAB)
 	$(BIN)/python scripts/bench_trainer.py --vocab $(CLUE_BENCH_VOCAB)
 	$(BIN)/python scripts/bench_featurize.py --vocab $(CLUE_BENCH_VOCAB)
 	$(BIN)/python scripts/bench_startup.py
+	$(BIN)/python scripts/bench_checkpoint.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info demo/model demo/runs .pytest_cache .mypy_cache .ruff_cache

@@ -4,11 +4,17 @@
 Cells run in this process through `runner.run_task` (not as subprocesses), so `accelerate launch -m clue_runner
 bench ...` spreads every cell over the launched processes exactly as it would a single `clue run`.
 
-Restart rule: a cell counts as done only when its results.json says `completed`; anything else in a cell folder
-(a killed run, a failed one, stray files) is replaced by a fresh run. A done cell is skipped, but only if it was
-run with the same model and configuration as requested now: a changed `--set` would otherwise silently keep stale
-scores, so that is refused before any work starts. A failing cell is recorded (its results.json, and
-`<out>/bench.json`) and the sweep goes on.
+Restart rule: a cell counts as done only when its results.json says `completed`. An interrupted cell (stopped by
+a signal, or `running` with its process gone) that has a checkpoint and the requested configuration is resumed
+from it; anything else in a cell folder (a failed run, stray files) is replaced by a fresh run. A done cell is
+skipped, but only if it was run with the same model and configuration as requested now: a changed `--set` would
+otherwise silently keep stale scores, so that is refused before any work starts. A failing cell is recorded (its
+results.json, and `<out>/bench.json`) and the sweep goes on.
+
+Sharing a sweep: each cell is claimed with its run folder's lock (runlock) before it runs, so several `clue bench`
+processes over one sweep folder (one per GPU, or a SLURM job array on a shared filesystem) split the cells: a
+cell held by a live process is passed over, a cell whose process died is taken over. `--shard K/N` instead
+gives each process a fixed share of the cells.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from clue_runner import config as config_mod
+from clue_runner import runlock
 from clue_runner.errors import ClueError, unknown
 from clue_runner.recipes import DEFAULT_RECIPE
 from clue_runner.registry import TASKS
@@ -38,7 +45,8 @@ BENCH_FILE = "bench.json"
 class Cell:
     """One (task, grid point, seed) cell of a sweep and how it ended.
 
-    status: "skipped" (completed earlier), "completed", "failed" (the run failed or raised), "pending"
+    status: "skipped" (completed earlier), "completed", "failed" (the run failed or raised), "interrupted"
+    (stopped by SIGTERM / Ctrl-C, resumable), "elsewhere" (another live process was running it), "pending"
     (not reached: the sweep was interrupted before it).
     """
 
@@ -52,6 +60,9 @@ class Cell:
     error: str | None = None
     seconds: float | None = None
     grid: dict[str, str] = field(default_factory=dict)  # dotted key -> value text, this cell's grid point
+    stopped_at: int | None = field(default=None, repr=False)  # an interrupted cell's last optimizer step
+    exit_code: int | None = field(default=None, repr=False)
+    config: dict[str, Any] = field(default_factory=dict, repr=False)  # the merged config this cell runs with
 
     @property
     def sets(self) -> list[str]:
@@ -61,6 +72,7 @@ class Cell:
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["dir"] = str(self.dir)
+        del out["stopped_at"], out["exit_code"], out["config"]
         return out
 
 
@@ -141,6 +153,28 @@ def grid_folder(grid: dict[str, str]) -> str:
     )
 
 
+class SweepInterrupted(Exception):
+    """A cell was stopped by SIGTERM / Ctrl-C (with a checkpoint); the sweep stops too."""
+
+    def __init__(self, cell: Cell, step: int | None, exit_code: int) -> None:
+        super().__init__(f"{cell.task} seed {cell.seed} interrupted at step {step}")
+        self.cell, self.step, self.exit_code = cell, step, exit_code
+
+
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    """`K/N` (1 <= K <= N) -> (K, N); None -> None."""
+    if value is None:
+        return None
+    parts = value.split("/")
+    try:
+        k, n = (int(p) for p in parts)
+    except ValueError:
+        raise ClueError(f"--shard {value!r}: expected K/N, e.g. 2/4 (the second of four shares)") from None
+    if not 1 <= k <= n:
+        raise ClueError(f"--shard {value!r}: K must be between 1 and N")
+    return k, n
+
+
 def cell_dir(output_dir: Path, task: str, seed: int, grid: dict[str, str] | None = None) -> Path:
     base = Path(output_dir) / task
     return (base / grid_folder(grid) if grid else base) / f"seed{seed}"
@@ -169,8 +203,10 @@ def plan(
     sets: Sequence[str] = (),
     recipe: str | None = DEFAULT_RECIPE,
     grid: Sequence[dict[str, str]] = ({},),
+    shard: tuple[int, int] | None = None,
 ) -> list[Cell]:
-    """The sweep's cells, done ones marked `skipped`; checks every config and every done cell before any work.
+    """The sweep's cells (with `shard` (K, N), this shard's: every N-th from the K-th, in task / grid point /
+    seed order), done ones marked `skipped`; checks every config and every done cell before any work.
 
     Raises:
         ClueError: a bad --config / --set / --grid, or a completed cell that was run with another model or
@@ -180,7 +216,10 @@ def plan(
 
     cells = []
     clashes = []
-    for arg, point, seed in itertools.product(tasks, grid, seeds):
+    combos = list(itertools.product(tasks, grid, seeds))
+    if shard is not None:
+        combos = combos[shard[0] - 1 :: shard[1]]
+    for arg, point, seed in combos:
         task = load_task_file(arg).name if is_task_file(arg) else arg
         cell = Cell(task=task, seed=seed, dir=cell_dir(output_dir, task, seed, point), grid=dict(point))
         cell.source = arg if arg != task else ""
@@ -189,6 +228,7 @@ def plan(
             task, list(config_files), [*sets, *cell.sets], {"model": model, "seed": seed}, recipe
         )
         config_mod.build(tree)
+        cell.config = tree
         results = read_results(cell.dir)
         if results is not None and results.get("status") == "completed":
             diff = _differences(_normalised(results.get("config") or {}), _normalised(tree))
@@ -256,8 +296,11 @@ def run_bench(
     run: RunFn | None = None,
     recipe: str | None = DEFAULT_RECIPE,
     grid: Sequence[dict[str, str]] = ({},),
+    resume: RunFn | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> list[Cell]:
-    """Run every (task, grid point, seed) cell not yet completed; returns all cells with their status.
+    """Run every (task, grid point, seed) cell not yet completed and not held by another process; returns all
+    cells with their status.
 
     Args:
         tasks: task names (see `parse_tasks`).
@@ -269,9 +312,13 @@ def run_bench(
         offline: no hub access.
         progress: show each cell's progress bars.
         on_cell: called before (status "running") and after each cell that runs, for progress lines.
-        run: stands in for `runner.run_task` (tests).
+        run, resume: stand in for `runner.run_task` / `runner.resume_run` (tests).
         recipe: the published recipe every cell starts from (`clue recipes`).
         grid: the grid points (see `parse_grid`); each is applied as --set after `sets`.
+        shard: (K, N): only this process's fixed share of the cells.
+
+    Raises:
+        SweepInterrupted: a cell stopped on SIGTERM / Ctrl-C (it is resumed by the next `clue bench`).
     """
     from clue_runner.data import data_root as resolve_root
 
@@ -280,11 +327,11 @@ def run_bench(
         raise ClueError(f"--output-dir {out} exists and is not a folder")
     if not seeds:
         seeds = [int(config_mod.merged_dict(None, list(config_files), list(sets))["seed"])]
-    cells = plan(tasks, seeds, out, model, config_files, sets, recipe, grid)
-    if run is None:
-        from clue_runner.runner import run_task
+    cells = plan(tasks, seeds, out, model, config_files, sets, recipe, grid, shard)
+    if run is None or resume is None:
+        from clue_runner.runner import resume_run, run_task
 
-        run = run_task
+        run, resume = run or run_task, resume or resume_run
     root = resolve_root(data_root) if data_root else None
     write_summary(out, cells, model)
     try:
@@ -292,17 +339,91 @@ def run_bench(
             if cell.status == "skipped":
                 continue
             _barrier()
-            _run_cell(cell, run, model, root, config_files, [*sets, *cell.sets], recipe, offline, progress,
-                      on_cell)  # fmt: skip
+            action, lock = _claim(cell)
+            try:
+                if action == "run":
+                    _run_cell(cell, run, model, root, config_files, [*sets, *cell.sets], recipe, offline,
+                              progress, on_cell)  # fmt: skip
+                elif action == "resume":
+                    _resume_cell(cell, resume, root, offline, progress, on_cell)
+            finally:
+                if lock is not None:
+                    lock.release()
             write_summary(out, cells, model)
+            if cell.status == "interrupted":
+                raise SweepInterrupted(cell, cell.stopped_at, cell.exit_code or 1)
     except KeyboardInterrupt:
-        # The interrupted cell stays non-completed on disk and is re-run next time.
+        # The interrupted cell stays non-completed on disk and is resumed or re-run next time.
         for cell in cells:
             if cell.status == "running":
-                cell.status, cell.error = "failed", "interrupted"
+                cell.status, cell.error = "interrupted", "interrupted"
         write_summary(out, cells, model)
         raise
     return cells
+
+
+def _agree(value: Any) -> Any:
+    """Under `accelerate launch`, every process takes the main process's `value` (a claim is made once)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) < 2:
+        return value
+    import torch
+    from accelerate import PartialState
+    from accelerate.utils import broadcast_object_list
+
+    PartialState(cpu=not torch.cuda.is_available())  # forms the process group the first time
+    return broadcast_object_list([value])[0]
+
+
+def _claim(cell: Cell) -> tuple[str, runlock.RunLock | None]:
+    """Lock the cell's folder and decide what to do: "run" (fresh), "resume", "done" or "elsewhere".
+
+    The decision is made once, by the process holding the lock (the main process of a launch), and shared.
+    """
+    from clue_runner import checkpoint
+
+    lock: runlock.RunLock | None = None
+    action, holder = "elsewhere", ""
+    if is_main_process():
+        try:
+            lock = runlock.acquire(cell.dir, what="bench cell")
+        except runlock.RunBusy:
+            found = runlock.holder(cell.dir)
+            holder = found.describe() if found else "another process"
+        else:
+            results = read_results(cell.dir) or {}
+            status = results.get("status")
+            # We hold the lock now, so a `running` cell's process is gone: it was interrupted.
+            resumable = status in ("running", "interrupted") and checkpoint.latest(cell.dir) is not None
+            same = not _differences(_normalised(results.get("config") or {}), _normalised(cell.config))
+            if status == "completed" and same:
+                action = "done"
+            elif resumable and same:
+                action = "resume"
+            else:
+                action = "run"
+    action, holder = _agree((action, holder))
+    if action == "done":
+        cell.status = "completed"  # another process finished it since the plan was made
+        _fill_score(cell, read_results(cell.dir) or {})
+    elif action == "elsewhere":
+        cell.status, cell.error = "elsewhere", f"run by {holder}"
+    if action in ("done", "elsewhere") and lock is not None:
+        lock.release()
+        lock = None
+    return action, lock
+
+
+def _resume_cell(
+    cell: Cell,
+    resume: RunFn,
+    root: Path | None,
+    offline: bool,
+    progress: bool,
+    on_cell: Callable[[Cell], None] | None,
+) -> None:
+    """Take over a cell whose run was interrupted or died: continue it from its last checkpoint."""
+    _attempt(cell, on_cell, lambda: resume(cell.dir, data_dir=root / cell.task if root else None,
+                                           offline=offline, progress=progress))  # fmt: skip
 
 
 def _run_cell(
@@ -317,12 +438,10 @@ def _run_cell(
     progress: bool,
     on_cell: Callable[[Cell], None] | None,
 ) -> None:
-    cell.status = "running"
-    if on_cell:
-        on_cell(cell)
-    start = time.perf_counter()
-    try:
-        outcome = run(
+    _attempt(
+        cell,
+        on_cell,
+        lambda: run(
             cell.source or cell.task,
             model=model,
             data_dir=root / cell.task if root and not cell.source else None,  # a task file: its own folder
@@ -331,12 +450,23 @@ def _run_cell(
             sets=tuple(sets),
             seed=cell.seed,
             recipe=recipe,
-            # Whatever sits in a cell folder that is not a completed run is leftover from a killed or failed
-            # attempt; every process of a launch must agree, so this is decided by the plan, not re-checked.
+            # Whatever sits in a cell folder that is not a completed or resumable run is leftover from a killed
+            # or failed attempt; every process of a launch must agree, so this is decided by the claim.
             overwrite=True,
             offline=offline,
             progress=progress,
-        )
+        ),
+    )
+
+
+def _attempt(cell: Cell, on_cell: Callable[[Cell], None] | None, start: Callable[[], Any]) -> None:
+    """Run one cell, recording how it ended; a crash is recorded and the sweep goes on."""
+    cell.status = "running"
+    if on_cell:
+        on_cell(cell)
+    began = time.perf_counter()
+    try:
+        outcome = start()
     except ClueError as exc:
         cell.status, cell.error = "failed", str(exc)
     except Exception as exc:  # one broken cell must not cost the rest of a long sweep
@@ -344,9 +474,12 @@ def _run_cell(
         cell.status, cell.error = "failed", f"{type(exc).__name__}: {exc}"
     else:
         results = getattr(outcome, "results", None) or read_results(cell.dir) or {}
-        cell.status = "completed" if getattr(outcome, "status", None) == "completed" else "failed"
+        status = getattr(outcome, "status", None)
+        cell.status = status if status in ("completed", "interrupted") else "failed"
         cell.error = results.get("error") if cell.status == "failed" else None
+        cell.stopped_at = getattr(outcome, "step", None)
+        cell.exit_code = getattr(outcome, "exit_code", None)
         _fill_score(cell, results)
-    cell.seconds = round(time.perf_counter() - start, 3)
+    cell.seconds = round(time.perf_counter() - began, 3)
     if on_cell:
         on_cell(cell)

@@ -45,6 +45,9 @@ class TrainConfig:
     log_every: int
     optimizer: str
     schedule: str
+    save_every: int | None
+    keep_checkpoints: int
+    early_stop: int | None
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class EvalConfig:
 @dataclass(frozen=True)
 class OutputConfig:
     report_to: str
+    save_model: str
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,9 @@ def short_repr(value: Any, limit: int = 80) -> str:
 
 class AliasRefused(ClueError):
     """A YAML alias in a config file or --set value."""
+
+
+SAVE_MODEL = ("best", "none")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -448,6 +455,9 @@ _RANGES: tuple[tuple[str, float, float, bool], ...] = (
     ("train.eval_every", 1, math.inf, True),
     ("train.dropout", 0, 1, True),
     ("train.log_every", 1, math.inf, True),
+    ("train.save_every", 0, math.inf, True),
+    ("train.keep_checkpoints", 1, math.inf, True),
+    ("train.early_stop", 1, math.inf, True),
     (
         "data.max_len",
         1,
@@ -479,6 +489,10 @@ def build(tree: dict[str, Any]) -> RunConfig:
     if cfg.train.precision not in PRECISIONS:
         raise ClueError(
             f"train.precision must be one of {', '.join(PRECISIONS)}, got {short_repr(cfg.train.precision)}"
+        )
+    if cfg.output.save_model not in SAVE_MODEL:
+        raise ClueError(
+            f"output.save_model must be one of {', '.join(SAVE_MODEL)}, got {cfg.output.save_model!r}"
         )
     for dotted, low, high, inclusive in _RANGES:
         value = _lookup(cfg, dotted)

@@ -11,7 +11,8 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -23,6 +24,7 @@ from clue_runner.progress import Reporter
 if TYPE_CHECKING:
     from accelerate import Accelerator
 
+    from clue_runner.checkpoint import Checkpointer
     from clue_runner.config import RunConfig
     from clue_runner.modeling import ClueModel
     from clue_runner.tasks.base import Example, Features, Task
@@ -83,6 +85,9 @@ def _loader(
         batch_sampler=batch_sampler,
         collate_fn=lambda idx: collate(task.head, features, idx, pad_id, multiple),
         num_workers=cfg.data.num_workers,
+        # Each new iterator draws a worker seed; from its own generator it leaves the global RNG (dropout) alone,
+        # so a resumed run that starts iterating mid-epoch draws exactly the random numbers the original did.
+        generator=torch.Generator().manual_seed(cfg.seed),
     )
 
 
@@ -174,6 +179,58 @@ class TrainResult:
     eval_s: float = 0.0
     tokens: int = 0
     sequences: int = 0
+    stopped_early: bool = False
+    resumed_from: int | None = None
+    carried_s: float = 0.0  # training and evaluation time spent before the resumed checkpoint
+
+
+@dataclass
+class LoopState:
+    """Where training stands: with the model, optimizer, scheduler and RNG states (Accelerate's part of a
+    checkpoint), everything a resumed run needs to continue exactly where this one stopped."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0  # micro-batches of `epoch` already trained on
+    best_score: float | None = None
+    best_step: int = 0
+    best_metrics: dict[str, float] = field(default_factory=dict)
+    final_metrics: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    last_eval_step: int = -1
+    evals_since_best: int = 0
+    stopped_early: bool = False
+    running_loss: float = 0.0
+    running_n: int = 0
+    tokens: int = 0
+    sequences: int = 0
+    train_s: float = 0.0
+    eval_s: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LoopState:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class Interrupted(Exception):
+    """Training stopped at an optimizer-step boundary because a stop was requested (SIGTERM / Ctrl-C).
+
+    The caller that asked for the stop fills in `signal` and `exit_code`."""
+
+    def __init__(self, step: int, checkpoint: Path | None) -> None:
+        super().__init__(f"interrupted at step {step}")
+        self.step = step
+        self.checkpoint = checkpoint
+        self.signal = ""
+        self.exit_code = 1
+
+
+def _never() -> bool:
+    return False
 
 
 def _optimizer(model: torch.nn.Module, cfg: RunConfig, device: torch.device) -> torch.optim.Optimizer:
@@ -242,13 +299,22 @@ def train(
     pad_id: int,
     reporter: Reporter = SILENT,
     log_line: Callable[[dict[str, Any]], None] | None = None,
+    checkpoints: Checkpointer | None = None,
+    should_stop: Callable[[], bool] = _never,
 ) -> tuple[TrainResult, dict[str, torch.Tensor] | None]:
     """Fine-tune, evaluating dev each epoch (or every `train.eval_every` steps) and at the end.
+
+    With `checkpoints`, the whole training state is saved as it says, and training starts from its
+    `resume_from` checkpoint when it has one: resuming is this same loop starting from a saved state. When
+    `should_stop()` turns true on any process, every process stops at the same optimizer step, a checkpoint is
+    written and Interrupted is raised.
 
     Returns the result and the best state (a CPU copy of the unwrapped model's state dict, or None when the
     last state is the best), picked by `task.main_metric` (higher is better, unless `task.minimize`).
     Raises NonFiniteLoss when a loss is NaN or infinite.
     """
+    from clue_runner import checkpoint
+
     sampler = LengthGroupedBatches(
         train_features.lengths(), cfg.train.batch_size, cfg.seed, cfg.train.group_by_length
     )
@@ -264,14 +330,19 @@ def train(
     scheduler = _linear_schedule(
         optimizer, int(total * cfg.train.warmup_ratio), total, constant=cfg.train.schedule == "constant"
     )
-    result = TrainResult()
-    best_score: float | None = None
+    # Registered, not prepared: a prepared scheduler steps once per process per call under DDP.
+    accelerator.register_for_checkpointing(scheduler)
+    state = LoopState()
     best_state: dict[str, torch.Tensor] | None = None
-    last_eval_step = -1
-    start = time.perf_counter()
-    running_loss, running_n = 0.0, 0
+    resumed_from = checkpoints.resume_from if checkpoints else None
+    if checkpoints is not None and resumed_from is not None:
+        state = LoopState.from_json(checkpoint.load(accelerator, resumed_from))
+        if state.best_score is not None:
+            best_state = checkpoint.load_best(checkpoints.run_dir, state.best_step)
+    saved_step = state.step if resumed_from else -1
+    train_s0, eval_s0, start = state.train_s, state.eval_s, time.perf_counter()
     # Summed on the device and read once per optimizer step: a host sync per micro-batch stalls the GPU.
-    tokens = torch.zeros((), dtype=torch.long, device=accelerator.device)
+    tokens = torch.tensor(state.tokens, dtype=torch.long, device=accelerator.device)
     window_loss = torch.zeros((), dtype=torch.float32, device=accelerator.device)
     window_n = 0
     reporter.opening(
@@ -280,32 +351,59 @@ def train(
             f"epochs; dev every {f'{cfg.train.eval_every} steps' if cfg.train.eval_every else 'epoch'}",
         }
     )
-    task_id = reporter.start("train", total=total)
+    task_id = reporter.start("train", total=total - state.step)
 
-    def run_eval(step: int, epoch: float) -> None:
-        nonlocal best_score, best_state, last_eval_step
+    def clock() -> None:
+        state.train_s = train_s0 + time.perf_counter() - start - (state.eval_s - eval_s0)
+        state.tokens = int(tokens)
+
+    def run_eval(epoch: float) -> None:
+        nonlocal best_state
         t0 = time.perf_counter()
         metrics = evaluate(model, task, dev_features, dev_examples, cfg, accelerator, pad_id, reporter)
-        result.eval_s += time.perf_counter() - t0
+        state.eval_s += time.perf_counter() - t0
         model.train()
-        last_eval_step = step
-        result.final_metrics = metrics
-        result.history.append({"step": step, "epoch": round(epoch, 4), **metrics})
+        step = state.step
+        state.last_eval_step = step
+        state.final_metrics = metrics
+        state.history.append({"step": step, "epoch": round(epoch, 4), **metrics})
         if log_line:
             log_line({"step": step, "epoch": round(epoch, 4), "dev": metrics})
         shown = task.metrics[:4]  # the headline metrics; CLUENER's per-type F1s stay in results/metrics.jsonl
         reporter.note(f"step {step}: dev " + ", ".join(f"{k} {metrics[k]:.2f}" for k in shown), kind="dev")
-        if task.better(metrics[task.main_metric], best_score):
-            best_score = metrics[task.main_metric]
-            result.best_metrics, result.best_step = metrics, step
+        if task.better(metrics[task.main_metric], state.best_score):
+            state.best_score = metrics[task.main_metric]
+            state.best_metrics, state.best_step, state.evals_since_best = metrics, step, 0
             unwrapped = accelerator.unwrap_model(model)
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in unwrapped.state_dict().items()}
+            if checkpoints is not None and checkpoints.enabled and accelerator.is_main_process:
+                checkpoints.save_best(step, best_state, metrics)
+        else:
+            state.evals_since_best += 1
+            patience = cfg.train.early_stop
+            state.stopped_early = patience is not None and state.evals_since_best >= patience
 
-    step, epoch = 0, 0
+    def save_checkpoint() -> Path | None:
+        nonlocal saved_step
+        if checkpoints is None or not checkpoints.enabled or saved_step == state.step:
+            return checkpoint.latest(checkpoints.run_dir) if checkpoints is not None else None
+        clock()
+        saved_step = state.step
+        return checkpoints.save(accelerator, state.step, state.as_json())
+
+    def eval_due(step: int) -> bool:
+        return bool(cfg.train.eval_every) and step % cfg.train.eval_every == 0  # type: ignore[operator]
+
+    if resumed_from and eval_due(state.step) and state.last_eval_step != state.step:
+        run_eval(state.step / steps_per_epoch)  # the stop came just before this evaluation
     model.train()
-    while step < total:
-        sampler.set_epoch(epoch)
-        for batch in loader:
+    while state.step < total and not state.stopped_early:
+        sampler.set_epoch(state.epoch)
+        loader.set_epoch(state.epoch)
+        batches = (
+            accelerator.skip_first_batches(loader, state.batch_in_epoch) if state.batch_in_epoch else loader
+        )
+        for batch in batches:
             with accelerator.accumulate(model):
                 logits = model(batch)
                 loss = loss_fn(task.head, logits, batch)
@@ -314,27 +412,32 @@ def train(
                     accelerator.clip_grad_norm_(model.parameters(), cfg.train.max_grad_norm)
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
+            state.batch_in_epoch += 1
             mask = batch["attention_mask"]
             tokens += mask.sum()
-            result.sequences += mask[..., 0].numel()  # every choice of a C3/CHID row is a sequence
+            state.sequences += mask[..., 0].numel()  # every choice of a C3/CHID row is a sequence
             window_loss += loss.detach().float()
             window_n += 1
             if not accelerator.sync_gradients:
                 continue
-            # Every process must agree to stop, so the check looks at all processes' losses.
-            losses = accelerator.gather((window_loss / window_n).reshape(1))
+            # One gather per optimizer step: every process sees every loss and every stop request, so all
+            # agree to fail on a non-finite loss, or to stop at this same step.
+            stop = torch.tensor(float(should_stop()), device=accelerator.device)
+            shared = accelerator.gather(torch.stack([window_loss / window_n, stop])).reshape(-1, 2)
+            losses, stopping = shared[:, 0], bool(shared[:, 1].any())
             window_loss.zero_()
             window_n = 0
             if not bool(torch.isfinite(losses).all()):
-                raise NonFiniteLoss(f"non-finite training loss ({losses.tolist()}) at step {step + 1}")
-            running_loss += float(losses.mean())
-            running_n += 1
+                raise NonFiniteLoss(f"non-finite training loss ({losses.tolist()}) at step {state.step + 1}")
+            state.running_loss += float(losses.mean())
+            state.running_n += 1
             scheduler.step()
-            step += 1
+            state.step += 1
+            step = state.step
             fraction = step / steps_per_epoch
             reporter.advance(
                 task_id,
-                loss=running_loss / max(1, running_n),
+                loss=state.running_loss / max(1, state.running_n),
                 lr=float(scheduler.get_last_lr()[0]),
                 epoch=fraction,
             )
@@ -343,26 +446,49 @@ def train(
                     {
                         "step": step,
                         "epoch": round(fraction, 4),
-                        "loss": round(running_loss / max(1, running_n), 6),
+                        "loss": round(state.running_loss / max(1, state.running_n), 6),
                         "lr": scheduler.get_last_lr()[0],
-                        "elapsed_s": round(time.perf_counter() - start, 3),
+                        "elapsed_s": round(time.perf_counter() - start + train_s0 + eval_s0, 3),
                     }
                 )
-                running_loss, running_n = 0.0, 0
-            if cfg.train.eval_every and step % cfg.train.eval_every == 0:
-                run_eval(step, fraction)
-            if step >= total:
+                state.running_loss, state.running_n = 0.0, 0
+            if stopping:
+                raise Interrupted(step, save_checkpoint())
+            if eval_due(step):
+                run_eval(fraction)
+            if checkpoints is not None and checkpoints.due(step, evaluated=state.last_eval_step == step):
+                save_checkpoint()
+            if step >= total or state.stopped_early:
                 break
-        epoch += 1
-        if cfg.train.eval_every is None and last_eval_step != step:
-            run_eval(step, float(epoch) if step < total else step / steps_per_epoch)
-    if last_eval_step != step:
-        run_eval(step, step / steps_per_epoch)
+        else:  # the epoch ran to its end
+            state.epoch += 1
+            state.batch_in_epoch = 0
+            if cfg.train.eval_every is None and state.last_eval_step != state.step:
+                step = state.step
+                run_eval(float(state.epoch) if step < total else step / steps_per_epoch)
+                if checkpoints is not None and checkpoints.due(step, evaluated=True):
+                    save_checkpoint()
+    if state.last_eval_step != state.step:
+        run_eval(state.step / steps_per_epoch)
+        if checkpoints is not None and checkpoints.due(state.step, evaluated=True):
+            save_checkpoint()
     reporter.stop(task_id, keep=True)
-    result.tokens = int(tokens)
-    result.steps = step
-    result.epochs = round(step / steps_per_epoch, 4)
-    result.train_s = time.perf_counter() - start - result.eval_s
-    if result.best_step == step:
+    clock()
+    result = TrainResult(
+        best_metrics=state.best_metrics,
+        final_metrics=state.final_metrics,
+        best_step=state.best_step,
+        steps=state.step,
+        epochs=round(state.step / steps_per_epoch, 4),
+        history=state.history,
+        train_s=state.train_s,
+        eval_s=state.eval_s,
+        tokens=state.tokens,
+        sequences=state.sequences,
+        stopped_early=state.stopped_early,
+        resumed_from=int(resumed_from.name.split("-")[-1]) if resumed_from else None,
+        carried_s=train_s0 + eval_s0,
+    )
+    if result.best_step == state.step:
         best_state = None  # the live weights are the best ones: no copy to restore
     return result, best_state

@@ -28,6 +28,7 @@ from clue_runner.errors import ClueError
 from clue_runner.published import SOURCES, canonical_model, published, published_extra, source_models
 from clue_runner.registry import LEADERBOARD_TASKS, TASKS, get_task
 from clue_runner.results import read_results
+from clue_runner.runlock import live_status
 
 FORMATS = ("table", "markdown", "csv", "json")
 DIGITS = 4  # JSON values; tables show 2
@@ -54,6 +55,7 @@ def find_runs(paths: Sequence[str | Path]) -> list[tuple[Path, dict[str, Any]]]:
             results = read_results(candidate.parent)
             if results is None or "task" not in results:
                 continue
+            results["status"] = live_status(candidate.parent, results)  # a dead `running` is `interrupted`
             found[candidate.parent.resolve()] = results
             hits += 1
         if not hits:

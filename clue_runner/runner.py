@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import os
 import platform
 import secrets
 import subprocess
@@ -21,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clue_runner import __version__
+from clue_runner import __version__, runlock
 from clue_runner import config as config_mod
 from clue_runner.data import (
     cache_key,
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from accelerate import Accelerator
 
     from clue_runner.config import RunConfig
+    from clue_runner.loop import Interrupted, TrainResult
+    from clue_runner.runlock import RunLock
     from clue_runner.tasks.base import Example, Features, Task
 
 log = logging.getLogger("clue_runner")
@@ -49,9 +52,12 @@ log = logging.getLogger("clue_runner")
 @dataclass
 class RunOutcome:
     run_dir: Path
-    status: str
+    status: str  # completed | failed | interrupted
     results: dict[str, Any]
     main_process: bool = True  # under `accelerate launch`, only the main process reports
+    exit_code: int = 0  # for an interrupted run: 143 after SIGTERM, 130 after Ctrl-C
+    step: int | None = None  # for an interrupted run: the optimizer step it stopped after
+    already_completed: bool = False  # `resume` of a run that had completed: nothing was done
 
 
 def _utc_now() -> str:
@@ -70,7 +76,8 @@ def default_run_dir(task: str, model: str) -> Path:
     return Path("runs") / task / model_label(model) / f"{stamp}-{secrets.token_hex(3)}"
 
 
-# What a run writes into its folder; --overwrite removes these and nothing else.
+# What a run writes into its folder; --overwrite removes these and nothing else. The lock file stays: it is
+# never removed, so that two processes can never lock two different files of the same name.
 RUN_ARTEFACTS = (
     "results.json",
     "config.yaml",
@@ -78,9 +85,24 @@ RUN_ARTEFACTS = (
     "best",
     "submission",
     "predictions",
+    "checkpoints",
     ".best.tmp",
     ".best.old",
 )
+
+
+def _leftovers(path: Path) -> list[Path]:
+    """Temp files of atomic writes a killed run left behind (".<name>.<random>.tmp")."""
+    return [p for p in path.glob(".*.tmp") if p.is_file()]
+
+
+def is_run_folder(path: Path) -> bool:
+    """Did a run create this folder? It has a results.json or a run's lock file, or holds nothing but what a run
+    writes (a run killed in its first moments leaves config.yaml and a temp file)."""
+    if (path / "results.json").is_file() or (path / runlock.LOCK_FILE).is_file():
+        return True
+    own = {*RUN_ARTEFACTS, runlock.LOCK_FILE, runlock.FALLBACK_FILE, *(p.name for p in _leftovers(path))}
+    return all(child.name in own for child in path.iterdir())
 
 
 def prepare_output_dir(
@@ -88,21 +110,25 @@ def prepare_output_dir(
 ) -> Path:
     """Check the output folder before any work.
 
-    An explicit folder must be empty, or, with --overwrite, an earlier run's folder (it has a results.json);
-    --overwrite never touches a folder that holds the data or the working directory.
+    An explicit folder must be empty, or, with --overwrite, an earlier run's folder (see `is_run_folder`);
+    --overwrite never touches a folder that holds the data or the working directory, nor one that a live run
+    holds (RunBusy, at once, naming the holder).
     """
     if output_dir is None:
         return default_run_dir(task, model)
     path = Path(output_dir)
     if path.exists() and not path.is_dir():
         raise ClueError(f"--output-dir {path} exists and is not a folder")
-    if not path.is_dir() or not any(path.iterdir()):
+    if not path.is_dir():
+        return path
+    _refuse_live(path)
+    if not any(path.iterdir()):
         return path
     if not overwrite:
         raise ClueError(
             f"--output-dir {path} exists and is not empty; pass --overwrite to replace an earlier run"
         )
-    if not (path / "results.json").is_file():
+    if not is_run_folder(path):
         raise ClueError(
             f"--output-dir {path} is not empty and is not a clue run folder (no results.json); "
             "--overwrite only replaces an earlier run: choose an empty or new folder"
@@ -112,6 +138,16 @@ def prepare_output_dir(
         if inside is not None and Path(inside).resolve().is_relative_to(resolved):
             raise ClueError(f"--output-dir {path} holds {what}; choose another folder")
     return path
+
+
+def _refuse_live(path: Path) -> None:
+    """A folder that a live run holds is never written into, --overwrite or not."""
+    holder = runlock.holder(path) if path.is_dir() else None
+    if holder is not None:
+        raise runlock.RunBusy(
+            f"--output-dir {path} is in use by a live run ({holder.describe()}); wait for it to end or choose "
+            "another folder"
+        )
 
 
 def _git_commit() -> str | None:
@@ -262,6 +298,119 @@ def _limit(examples: list[Example], n: int | None) -> list[Example]:
     return examples if n is None else examples[:n]
 
 
+def _claim_run_dir(accelerator: Accelerator, run_dir: Path, clear: bool) -> tuple[Path, RunLock | None]:
+    """Lock the run folder for this run's life (main process), clearing an earlier run's files when `clear`.
+
+    Under `accelerate launch` each process chose a folder (a default name has a random part), so the main
+    process's choice is broadcast, and so is a refusal: every process stops when the folder is busy. The
+    barriers keep a slow process from checking the folder after the main one has started writing into it.
+    """
+    import shutil
+
+    many = accelerator.num_processes > 1
+    if many:
+        from accelerate.utils import broadcast_object_list
+
+        run_dir = Path(broadcast_object_list([str(run_dir)])[0])
+    accelerator.wait_for_everyone()
+    lock: RunLock | None = None
+    refusal: str | None = None
+    if accelerator.is_main_process:
+        try:
+            lock = runlock.acquire(run_dir)
+        except runlock.RunBusy as exc:
+            refusal = str(exc)
+        if lock is not None and clear:
+            for artefact in [*(run_dir / name for name in RUN_ARTEFACTS), *_leftovers(run_dir)]:
+                if artefact.is_dir():
+                    shutil.rmtree(artefact)
+                else:
+                    artefact.unlink(missing_ok=True)
+    if many:
+        from accelerate.utils import broadcast_object_list
+
+        refusal = broadcast_object_list([refusal])[0]
+    if refusal:
+        raise runlock.RunBusy(refusal)
+    accelerator.wait_for_everyone()
+    return run_dir, lock
+
+
+def _has_data(task: Task) -> bool:
+    from clue_runner.data import data_root
+
+    folder = data_root() / task.name
+    return folder.is_dir() and task.has_split(folder, "train")
+
+
+def _resolved(model: str) -> str:
+    from clue_runner.registry import resolve_model
+
+    return resolve_model(model)
+
+
+@dataclass
+class RunContext:
+    """One run: what it reads and where it writes. `run` and `resume` build it differently, then share the
+    stages below (train_stage, predict_stage, finish_stage); `predict` shares predict_stage."""
+
+    spec: Task
+    cfg: RunConfig
+    tree: dict[str, Any]
+    data_dir: Path
+    tests: list[str]
+    examples: dict[str, list[Example]]
+    tokenizer: Any
+    accelerator: Accelerator
+    run_dir: Path
+    results: dict[str, Any]
+    progress: bool
+    t_start: float
+    lock: RunLock | None = None
+    log_samples: bool = False  # also write the per-example outputs on dev and test (samples.py)
+    log_every_s: float = DEFAULT_LOG_EVERY_S  # progress lines' pace when stderr is not a terminal
+    layers: str = ""  # the config layers, lowest first, for the opening panel
+
+    @property
+    def main(self) -> bool:
+        return bool(self.accelerator.is_main_process)
+
+    def write_results(self) -> None:
+        if self.main:
+            write_json(self.run_dir / "results.json", self.results)
+
+    def outcome(self) -> RunOutcome:
+        return RunOutcome(self.run_dir, str(self.results["status"]), self.results, self.main)
+
+
+@dataclass
+class Inputs:
+    """What a run reads, checked before its folder is touched."""
+
+    cfg: RunConfig
+    data_dir: Path
+    tests: list[str]
+    examples: dict[str, list[Example]]
+
+
+def load_inputs(spec: Task, tree: dict[str, Any], data_dir: Path) -> Inputs:
+    """The config and every split the run reads (train and dev limited as configured)."""
+    cfg = config_mod.build(tree)
+    _resolved(cfg.model)  # an unknown short name is reported before any data is read
+    tests = present_test_splits(spec, data_dir)
+    examples = read_splits(spec, data_dir, ["train", "dev", *tests])
+    examples["train"] = _limit(examples["train"], cfg.data.max_train)
+    examples["dev"] = _limit(examples["dev"], cfg.data.max_eval)
+    if not tests:
+        log.warning(
+            "%s: no test file in %s (%s): no leaderboard file will be written",
+            spec.name,
+            data_dir,
+            ", ".join(f for s in spec.test_splits for f in spec.splits[s]),
+        )
+    return Inputs(cfg, data_dir, tests, examples)
+
+
 def run_task(
     task: str,
     model: str | None = None,
@@ -286,6 +435,8 @@ def run_task(
     `<run>/predictions/<split>.jsonl` (see samples.py). `progress`: show progress (see progress.py; `log_every_s`
     paces it when stderr is not a terminal). `report_to`: experiment trackers, overriding `output.report_to`.
     """
+    if output_dir is not None:
+        _refuse_live(Path(output_dir))  # at once: before the seconds that loading torch takes
     t_start = time.perf_counter()
     spec, data_dir = resolve_task(task, data_dir)  # a bad task file is refused before torch is imported
     from clue_runner.modelcheck import check_model_folder, coverage_problem
@@ -299,43 +450,29 @@ def run_task(
     tree, sources, layer = config_mod.merged_with_sources(
         spec.name, list(config_files), list(sets), overrides, recipe
     )
-    cfg = config_mod.build(tree)
     if layer is not None and layer.note:
         log.warning("%s", layer.note)
     # An unknown short name or a broken model folder is reported before any data is read.
-    check_model_folder(_resolved(cfg.model))
-    parse_report_to(cfg.output.report_to)  # a tracker that is not installed, likewise
+    early = config_mod.build(tree)
+    check_model_folder(_resolved(early.model))
+    parse_report_to(early.output.report_to)  # a tracker that is not installed, likewise
     if download and not (data_dir or _has_data(spec)):
         from clue_runner.download import download_task
 
         download_task(spec.name)
-    folder = task_data_dir(spec, data_dir)
-    tests = present_test_splits(spec, folder)
-    examples = read_splits(spec, folder, ["train", "dev", *tests])
-    examples["train"] = _limit(examples["train"], cfg.data.max_train)
-    examples["dev"] = _limit(examples["dev"], cfg.data.max_eval)
-    if not tests:
-        log.warning(
-            "%s: no test file in %s (%s): no leaderboard file will be written",
-            spec.name,
-            folder,
-            ", ".join(f for s in spec.test_splits for f in spec.splits[s]),
-        )
+    inputs = load_inputs(spec, tree, task_data_dir(spec, data_dir))
+    cfg = inputs.cfg
     run_dir = prepare_output_dir(
-        Path(output_dir) if output_dir else None, spec.name, cfg.model, overwrite, folder
+        Path(output_dir) if output_dir else None, spec.name, cfg.model, overwrite, inputs.data_dir
     )
     tokenizer = load_tokenizer(cfg.model)
-    uncovered = coverage_problem(spec, examples["train"], tokenizer, cfg, cfg.model)
+    uncovered = coverage_problem(spec, inputs.examples["train"], tokenizer, cfg, cfg.model)
     if uncovered:
         raise ClueError(uncovered)
-    preflight(spec, examples["dev"], tokenizer, cfg)
+    preflight(spec, inputs.examples["dev"], tokenizer, cfg)
     accelerator = make_accelerator(cfg)
-    run_dir = _claim_run_dir(accelerator, run_dir, overwrite)
-    reporter = Reporter(
-        enabled=progress and accelerator.is_main_process, log_every_s=log_every_s, label=spec.name
-    )
+    run_dir, lock = _claim_run_dir(accelerator, run_dir, clear=overwrite)
     layers = _layers(spec.name, layer.recipe if layer is not None else None, config_files, sets, overrides)
-    reporter.plan({"run folder": str(run_dir), "config": layers})
     results: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
         "task": spec.name,
@@ -343,55 +480,30 @@ def run_task(
         "model": {"name": cfg.model, "resolved": _resolved(cfg.model)},
         "status": "running",
         "error": None,
+        **_process(),
         "seed": cfg.seed,
         "config": tree,
         "recipe": layer.as_json() if layer is not None else None,
         "config_sources": sources,
+        "log_samples": log_samples,
         "argv": list(argv if argv is not None else sys.argv),
         "data": {
-            "dir": str(folder),
-            "files": file_info([p for s in examples for p in spec.split_paths(folder, s)]),
+            "dir": str(inputs.data_dir),
+            "files": file_info([p for s in inputs.examples for p in spec.split_paths(inputs.data_dir, s)]),
         },
         "main_metric": spec.main_metric,
         "started_at": _utc_now(),
         **({"task_file": spec.source} if spec.source else {}),
     }
-    try:
-        return _run(spec, cfg, tree, folder, tests, examples, tokenizer, accelerator, run_dir, results, reporter,
-                    t_start, log_samples)  # fmt: skip
-    except BaseException as exc:
-        results.update(status="failed", error=f"{type(exc).__name__}: {exc}", finished_at=_utc_now())
-        if accelerator.is_main_process:
-            write_json(run_dir / "results.json", results)
-        raise
-
-
-def _claim_run_dir(accelerator: Accelerator, run_dir: Path, overwrite: bool) -> Path:
-    """Create the run folder from the main process only, once every process has checked it.
-
-    Under `accelerate launch` each process chose a folder (a default name has a random part), so the main
-    process's choice is broadcast; the barriers keep a slow process from checking or clearing the folder after
-    the main one has started writing into it.
-    """
-    import shutil
-
-    if accelerator.num_processes > 1:
-        from accelerate.utils import broadcast_object_list
-
-        run_dir = Path(broadcast_object_list([str(run_dir)])[0])
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        if run_dir.exists() and overwrite:
-            # The run's own files, and temp files of atomic writes a killed run left (".<name>.<random>.tmp").
-            leftovers = [p for p in run_dir.glob(".*.tmp") if p.is_file()]
-            for artefact in [*(run_dir / name for name in RUN_ARTEFACTS), *leftovers]:
-                if artefact.is_dir():
-                    shutil.rmtree(artefact)
-                else:
-                    artefact.unlink(missing_ok=True)
-        run_dir.mkdir(parents=True, exist_ok=True)
-    accelerator.wait_for_everyone()
-    return run_dir
+    ctx = RunContext(spec, cfg, tree, inputs.data_dir, inputs.tests, inputs.examples, tokenizer, accelerator,
+                     run_dir, results, progress, t_start, lock, log_samples, log_every_s,
+                     layers)  # fmt: skip
+    # results.json first: from here on the folder says whose it is and how the run ended.
+    ctx.write_results()
+    if ctx.main:
+        atomic_write_text(run_dir / "config.yaml", config_mod.to_yaml(tree))
+        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+    return _execute(ctx, resume_from=None)
 
 
 def _layers(
@@ -436,160 +548,311 @@ def _opening(
     return plan
 
 
-def _has_data(task: Task) -> bool:
-    from clue_runner.data import data_root
-
-    folder = data_root() / task.name
-    return folder.is_dir() and task.has_split(folder, "train")
+def _process() -> dict[str, Any]:
+    return {"host": runlock.hostname(), "pid": os.getpid()}
 
 
-def _resolved(model: str) -> str:
-    from clue_runner.registry import resolve_model
-
-    return resolve_model(model)
-
-
-def _run(
-    spec: Task,
-    cfg: RunConfig,
-    tree: dict[str, Any],
-    folder: Path,
-    tests: list[str],
-    examples: dict[str, list[Example]],
-    tokenizer: Any,
-    accelerator: Accelerator,
-    run_dir: Path,
-    results: dict[str, Any],
-    reporter: Reporter,
-    t_start: float,
-    log_samples: bool = False,
+def resume_run(
+    run_dir: str | Path, data_dir: str | Path | None = None, offline: bool = False, progress: bool = True
 ) -> RunOutcome:
+    """Continue an interrupted run from its last checkpoint, with its own config.yaml and data files.
+
+    A completed run is returned as it is. A run whose data files changed since it started is refused (the
+    resumed half would train on other data), as is a folder that a live run holds.
+    """
+    from clue_runner import checkpoint
+    from clue_runner.modeling import fail_fast_network, load_tokenizer, set_offline
+    from clue_runner.results import read_results
+
+    if offline:
+        set_offline()
+    t_start = time.perf_counter()
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise ClueError(f"run folder not found: {run}")
+    results = read_results(run)
+    if results is None or "task" not in results or not (run / "config.yaml").is_file():
+        raise ClueError(
+            f"{run} is not a run that can be resumed (no results.json and config.yaml): start it again with "
+            "`clue run ... --overwrite`"
+        )
+    status = runlock.live_status(run, results)
+    if status == "completed":
+        return RunOutcome(run, "completed", results, already_completed=True)
+    if status == "running":
+        raise runlock.RunBusy(
+            f"{run} is in use by a live run (host {results.get('host')}, pid {results.get('pid')}); "
+            "it cannot be resumed while it runs"
+        )
+    fail_fast_network()
+    folder = Path(data_dir) if data_dir else Path(str((results.get("data") or {}).get("dir", "")))
+    spec, _ = resolve_task(str(results.get("task_file") or results["task"]), folder)  # a YAML task: its file
+    tree = config_mod.load_yaml(run / "config.yaml")
+    if not folder.is_dir():
+        raise ClueError(f"{run}: its data folder {folder} is gone; pass --data-dir with the same files")
+    _check_same_data(run, results, spec, folder)
+    inputs = load_inputs(spec, tree, folder)
+    cfg = inputs.cfg
+    tokenizer = load_tokenizer(cfg.model)
+    accelerator = make_accelerator(cfg)
+    run, lock = _claim_run_dir(accelerator, run, clear=False)
+    latest = checkpoint.latest(run)
+    step = int(latest.name.split("-")[-1]) if latest else 0
+    results.update(status="running", error=None, **_process())
+    results.pop("interrupted", None)
+    results.setdefault("resumed", []).append({"at": _utc_now(), "from_step": step, **_process()})
+    ctx = RunContext(spec, cfg, tree, folder, inputs.tests, inputs.examples, tokenizer, accelerator, run,
+                     results, progress, t_start, lock, bool(results.get("log_samples")))  # fmt: skip
+    ctx.write_results()
+    if ctx.main:
+        _truncate_metrics(run / "metrics.jsonl", step)
+    if latest is None:
+        log.warning("%s: no checkpoint yet: training again from step 0", run)
+    return _execute(ctx, resume_from=latest)
+
+
+def _check_same_data(run: Path, results: dict[str, Any], spec: Task, folder: Path) -> None:
+    """Every data file the run read must still have the sha256 recorded in its results.json."""
+    from clue_runner.data import sha256_file
+
+    recorded = (results.get("data") or {}).get("files") or {}
+    for name, info in recorded.items():
+        path = folder / name
+        if not path.is_file():
+            raise ClueError(f"cannot resume {run}: data file {path} is gone")
+        if sha256_file(path) != info.get("sha256"):
+            raise ClueError(
+                f"cannot resume {run}: data file {path} changed since the run started (sha256 differs); "
+                "start a new run instead"
+            )
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop the metrics.jsonl lines logged after the checkpoint: the resumed run logs those steps again."""
+    import json
+
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line torn by the kill
+        if isinstance(record, dict) and int(record.get("step", 0)) <= step:
+            kept.append(line + "\n")
+    atomic_write_text(path, "".join(kept))
+
+
+def _execute(ctx: RunContext, resume_from: Path | None) -> RunOutcome:
+    """Train, predict and finish, recording in results.json how it ended; the folder's lock is released last."""
     from clue_runner import loop
-    from clue_runner.modeling import build_model, save_model
-    from clue_runner.samples import head_scores, sample_lines, write_samples
+
+    try:
+        return _stages(ctx, resume_from)
+    except loop.Interrupted as exc:
+        return _interrupted(ctx, exc)
+    except KeyboardInterrupt:  # a second Ctrl-C, or one outside training: no checkpoint written now
+        ctx.results.update(status="interrupted", error=None, interrupted={"step": None, "at": _utc_now()})
+        ctx.write_results()
+        raise
+    except BaseException as exc:
+        ctx.results.update(status="failed", error=f"{type(exc).__name__}: {exc}", finished_at=_utc_now())
+        ctx.write_results()
+        raise
+    finally:
+        if ctx.lock is not None:
+            ctx.lock.release()
+
+
+def _interrupted(ctx: RunContext, exc: Interrupted) -> RunOutcome:
+    where = str(exc.checkpoint.relative_to(ctx.run_dir)) if exc.checkpoint else None
+    ctx.results.update(
+        status="interrupted",
+        error=None,
+        interrupted={"step": exc.step, "at": _utc_now(), "signal": exc.signal, "checkpoint": where},
+    )
+    ctx.write_results()
+    outcome = ctx.outcome()
+    outcome.exit_code = exc.exit_code
+    outcome.step = exc.step
+    return outcome
+
+
+def _stages(ctx: RunContext, resume_from: Path | None) -> RunOutcome:
+    from clue_runner import loop
     from clue_runner.trackers import Trackers, parse_report_to
 
-    main = accelerator.is_main_process
-    if main:
-        atomic_write_text(run_dir / "config.yaml", config_mod.to_yaml(tree))
-        write_json(run_dir / "results.json", results)
-        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
-    results["environment"] = environment(accelerator)
-    results["batch"] = {
-        "per_device": cfg.train.batch_size,
-        "grad_accum": cfg.train.grad_accum,
-        "world_size": accelerator.num_processes,
-        "global": cfg.train.batch_size * cfg.train.grad_accum * accelerator.num_processes,
+    ctx.results["environment"] = environment(ctx.accelerator)
+    ctx.results["batch"] = {
+        "per_device": ctx.cfg.train.batch_size,
+        "grad_accum": ctx.cfg.train.grad_accum,
+        "world_size": ctx.accelerator.num_processes,
+        "global": ctx.cfg.train.batch_size * ctx.cfg.train.grad_accum * ctx.accelerator.num_processes,
     }
-
-    trackers = Trackers(parse_report_to(cfg.output.report_to), run_dir, f"{spec.name}-{run_dir.name}", main)
-
+    reporter = Reporter(enabled=ctx.progress and ctx.main, log_every_s=ctx.log_every_s, label=ctx.spec.name)
+    reporter.plan({"run folder": str(ctx.run_dir), "config": ctx.layers})
+    run_name = f"{ctx.spec.name}-{ctx.run_dir.name}"
+    trackers = Trackers(parse_report_to(ctx.cfg.output.report_to), ctx.run_dir, run_name, ctx.main)
     with reporter, trackers:
-        reporter.heading(run_dir)
+        reporter.heading(ctx.run_dir)
         t0 = time.perf_counter()
         features = {}
-        for s in examples:
-            reporter.phase(f"tokenise {s}", f"{len(examples[s]):,} examples")
-            features[s] = featurize(spec, s, examples[s], folder, tokenizer, cfg, accelerator)
+        for s in ctx.examples:
+            reporter.phase(f"tokenise {s}", f"{len(ctx.examples[s]):,} examples")
+            features[s] = featurize(
+                ctx.spec, s, ctx.examples[s], ctx.data_dir, ctx.tokenizer, ctx.cfg, ctx.accelerator
+            )
         tokenize_s = time.perf_counter() - t0
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-
-        metrics_file = run_dir / "metrics.jsonl"
-
-        def log_line(record: dict[str, Any]) -> None:
-            if main:
-                import json
-
-                with metrics_file.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            trackers.record(record)
-
-        reporter.phase("load model", cfg.model)
-        model = build_model(spec, cfg.model, cfg)
-        reporter.plan(_opening(spec, examples, features, results))
-        trackers.start(tree)
         try:
-            result, best_state = loop.train(
-                model,
-                spec,
-                features["train"],
-                features["dev"],
-                examples["dev"],
-                cfg,
-                accelerator,
-                pad_id,
-                reporter,
-                log_line,
-            )
+            model, result = train_stage(ctx, features, reporter, trackers, resume_from)
         except loop.NonFiniteLoss as exc:
-            results.update(status="failed", error=str(exc), finished_at=_utc_now())
-            if main:
-                write_json(run_dir / "results.json", results)
+            ctx.results.update(status="failed", error=str(exc), finished_at=_utc_now())
+            ctx.write_results()
             log.error(
-                "%s: %s; the run is marked failed and no score or leaderboard file is written", spec.name, exc
+                "%s: %s; the run is marked failed and no score or leaderboard file is written",
+                ctx.spec.name,
+                exc,
             )
-            return RunOutcome(run_dir, "failed", results, main)
-        unwrapped = accelerator.unwrap_model(model)
-        if best_state is not None:
-            unwrapped.load_state_dict(best_state)
+            return ctx.outcome()
         t1 = time.perf_counter()
-        predictions: dict[str, list[Any]] = {}
-        samples: dict[str, list[dict[str, Any]]] = {}
-        for s in [*tests, *(["dev"] if log_samples else [])]:
-            outputs = loop.infer(model, spec, features[s], cfg, accelerator, pad_id, reporter, f"predict {s}")
-            decoded = spec.decode(outputs, features[s], examples[s], cfg)
-            if s in tests:
-                predictions[s] = decoded
-            if log_samples:
-                scores = head_scores(spec, outputs, features[s], len(examples[s]))
-                samples[s] = sample_lines(spec, examples[s], decoded, scores, labelled=s not in tests)
+        predictions, samples = predict_stage(ctx, model, features, reporter)
         predict_s = time.perf_counter() - t1
-
         reporter.phase("write", "best model and leaderboard files")
-        written: dict[str, int] = {}
-        if main:
-            save_model(unwrapped, tokenizer, spec, run_dir / "best")
-            written = write_submissions(spec, predictions, examples, run_dir / "submission")
-            results["predictions"] = {
-                s: str(write_samples(run_dir, s, lines)) for s, lines in samples.items()
-            }
-        accelerator.wait_for_everyone()
-        results.update(
-            status="completed",
-            metrics={
-                "dev": result.best_metrics,
-                "dev_final": result.final_metrics,
-                "history": result.history,
-            },
-            best_step=result.best_step,
-            steps=result.steps,
-            epochs=result.epochs,
-            submission_files=written,
-            timings={
-                "tokenize_s": round(tokenize_s, 3),
-                "train_s": round(result.train_s, 3),
-                "eval_s": round(result.eval_s, 3),
-                "predict_s": round(predict_s, 3),
-                "total_s": round(time.perf_counter() - t_start, 3),
-            },
-            throughput={
-                "train_tokens_per_s": round(
-                    result.tokens * accelerator.num_processes / max(result.train_s, 1e-9), 1
-                ),
-                "train_sequences_per_s": round(
-                    result.sequences * accelerator.num_processes / max(result.train_s, 1e-9), 2
-                ),
-                "eval_sequences_per_s": round(
-                    len(features["dev"]) * len(result.history) / max(result.eval_s, 1e-9), 2
-                ),
-            },
-            finished_at=_utc_now(),
-        )
-        if main:
-            write_json(run_dir / "results.json", results)
-        trackers.summary(results, result.best_step)
-        reporter.finish(f"completed in {results['timings']['total_s']:.0f} s: {run_dir}")
-    return RunOutcome(run_dir, "completed", results, main)
+        timings = {"tokenize_s": tokenize_s, "predict_s": predict_s}
+        finish_stage(ctx, model, result, predictions, samples, features, timings)
+        trackers.summary(ctx.results, result.best_step)
+        reporter.finish(f"completed in {ctx.results['timings']['total_s']:.0f} s: {ctx.run_dir}")
+    return ctx.outcome()
+
+
+def train_stage(
+    ctx: RunContext,
+    features: dict[str, Features],
+    reporter: Any,
+    trackers: Any,
+    resume_from: Path | None,
+) -> tuple[Any, TrainResult]:
+    """Build the model and train it (from `resume_from` when given); returns the model holding its best state.
+
+    SIGTERM / Ctrl-C during training stop it at the next optimizer step with a checkpoint (loop.Interrupted).
+    """
+    from clue_runner import loop
+    from clue_runner.checkpoint import Checkpointer
+    from clue_runner.modeling import build_model
+    from clue_runner.stopping import StopSignals
+
+    metrics_file = ctx.run_dir / "metrics.jsonl"
+
+    def log_line(record: dict[str, Any]) -> None:
+        if ctx.main:
+            import json
+
+            with metrics_file.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        trackers.record(record)
+
+    cfg = ctx.cfg
+    pad_id = _pad_id(ctx.tokenizer)
+    checkpoints = Checkpointer(ctx.run_dir, cfg.train.save_every, cfg.train.keep_checkpoints, resume_from)
+    reporter.phase("load model", cfg.model)
+    model = build_model(ctx.spec, cfg.model, cfg)
+    reporter.plan(_opening(ctx.spec, ctx.examples, features, ctx.results))
+    trackers.start(ctx.tree)
+    with StopSignals() as stop:
+        try:
+            result, best_state = loop.train(model, ctx.spec, features["train"], features["dev"],
+                                            ctx.examples["dev"], cfg, ctx.accelerator, pad_id, reporter, log_line,
+                                            checkpoints, stop.requested)  # fmt: skip
+        except loop.Interrupted as exc:
+            exc.signal, exc.exit_code = stop.name, stop.exit_code
+            raise
+    if best_state is not None:
+        ctx.accelerator.unwrap_model(model).load_state_dict(best_state)
+    return model, result
+
+
+def _pad_id(tokenizer: Any) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+
+def predict_stage(
+    ctx: RunContext, model: Any, features: dict[str, Features], reporter: Any
+) -> tuple[dict[str, list[Any]], dict[str, list[dict[str, Any]]]]:
+    """One prediction per test example for every test split present, and with `log_samples` the per-example
+    output lines of dev and the test splits."""
+    from clue_runner import loop
+    from clue_runner.samples import head_scores, sample_lines
+
+    pad_id = _pad_id(ctx.tokenizer)
+    spec, cfg = ctx.spec, ctx.cfg
+    predictions: dict[str, list[Any]] = {}
+    samples: dict[str, list[dict[str, Any]]] = {}
+    for s in [*ctx.tests, *(["dev"] if ctx.log_samples else [])]:
+        outputs = loop.infer(model, spec, features[s], cfg, ctx.accelerator, pad_id, reporter, s)
+        decoded = spec.decode(outputs, features[s], ctx.examples[s], cfg)
+        if s in ctx.tests:
+            predictions[s] = decoded
+        if ctx.log_samples:
+            scores = head_scores(spec, outputs, features[s], len(ctx.examples[s]))
+            samples[s] = sample_lines(spec, ctx.examples[s], decoded, scores, labelled=s not in ctx.tests)
+    return predictions, samples
+
+
+def finish_stage(
+    ctx: RunContext,
+    model: Any,
+    result: TrainResult,
+    predictions: dict[str, list[Any]],
+    samples: dict[str, list[dict[str, Any]]],
+    features: dict[str, Features],
+    timings: dict[str, float],
+) -> None:
+    """Save the model as `output.save_model` says, write the leaderboard files (and the sample lines) and the
+    completed results.json; the checkpoints have served their purpose and go."""
+    from clue_runner import checkpoint
+    from clue_runner.modeling import save_model
+    from clue_runner.samples import write_samples
+
+    accelerator = ctx.accelerator
+    written: dict[str, int] = {}
+    if ctx.main:
+        if ctx.cfg.output.save_model != "none":
+            save_model(accelerator.unwrap_model(model), ctx.tokenizer, ctx.spec, ctx.run_dir / "best")
+        written = write_submissions(ctx.spec, predictions, ctx.examples, ctx.run_dir / "submission")
+        ctx.results["predictions"] = {
+            s: str(write_samples(ctx.run_dir, s, lines)) for s, lines in samples.items()
+        }
+    accelerator.wait_for_everyone()
+    world = accelerator.num_processes
+    ctx.results.update(
+        status="completed",
+        metrics={"dev": result.best_metrics, "dev_final": result.final_metrics, "history": result.history},
+        best_step=result.best_step,
+        steps=result.steps,
+        epochs=result.epochs,
+        stopped_early=result.stopped_early,
+        saved_model=ctx.cfg.output.save_model,
+        submission_files=written,
+        timings={
+            "tokenize_s": round(timings["tokenize_s"], 3),
+            "train_s": round(result.train_s, 3),
+            "eval_s": round(result.eval_s, 3),
+            "predict_s": round(timings["predict_s"], 3),
+            "total_s": round(time.perf_counter() - ctx.t_start + result.carried_s, 3),
+        },
+        throughput={
+            "train_tokens_per_s": round(result.tokens * world / max(result.train_s, 1e-9), 1),
+            "train_sequences_per_s": round(result.sequences * world / max(result.train_s, 1e-9), 2),
+            "eval_sequences_per_s": round(
+                len(features["dev"]) * len(result.history) / max(result.eval_s, 1e-9), 2
+            ),
+        },
+        finished_at=_utc_now(),
+    )
+    ctx.write_results()
+    if ctx.main:
+        checkpoint.remove_all(ctx.run_dir)
 
 
 def predict_run(
@@ -603,16 +866,32 @@ def predict_run(
 ) -> dict[str, int]:
     """Write the leaderboard files of a saved run (`RUN_DIR/best`, with the run's config) for every test split
     present, into `output_dir` (default RUN_DIR/submission; files there are replaced only with `overwrite`);
-    `log_samples` adds RUN_DIR/predictions/."""
+    `log_samples` adds RUN_DIR/predictions/.
+
+    A folder that a live run holds (a run in progress, or one being overwritten) is refused: its best/ model
+    is missing or about to change."""
     from clue_runner.finetuned import predict_checkpoint
     from clue_runner.results import read_results
 
     spec, data_dir = resolve_task(task, data_dir)
     run = Path(run_dir)
+    saved = read_results(run)
+    busy = runlock.holder(run) if run.is_dir() else None
+    if busy is not None:
+        raise ClueError(
+            f"{run} is being written by a live run ({busy.describe()}): its model is not there yet; "
+            "wait for the run to finish"
+        )
     best = run / "best"
     if not best.is_dir():
+        status = runlock.live_status(run, saved) if saved else None
+        if status and status != "completed":
+            raise ClueError(
+                f"{run}: the run is {status}, so it has no best/ model (`clue resume {run}` finishes it)"
+            )
+        if saved and (saved.get("config") or {}).get("output", {}).get("save_model") == "none":
+            raise ClueError(f"{run}: the run was made with output.save_model=none, so it kept no model")
         raise ClueError(f"{run}: no best/ folder (is this a completed `clue run` directory?)")
-    saved = read_results(run)
     if saved and saved.get("task") not in (None, spec.name):
         raise ClueError(f"{run} is a run of {saved.get('task')!r}, not {spec.name!r}")
     out = Path(output_dir) if output_dir else run / "submission"

@@ -177,13 +177,91 @@ def test_interrupted_cell_is_rerun_next_time(tmp_path: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         sweep(out, FakeRunner(interrupt=("afqmc", 1)))
     summary = json.loads((out / "bench.json").read_text())
-    assert [c["status"] for c in summary["cells"]] == ["completed", "completed", "failed", "pending"]
+    assert [c["status"] for c in summary["cells"]] == ["completed", "completed", "interrupted", "pending"]
     assert summary["cells"][2]["error"] == "interrupted"
     assert json.loads((out / "afqmc" / "seed1" / "results.json").read_text())["status"] == "running"
     again = FakeRunner()
     cells = sweep(out, again)
     assert [(c["task"], c["seed"]) for c in again.calls] == [("afqmc", 1), ("afqmc", 2)]
     assert [c.status for c in cells] == ["skipped", "skipped", "completed", "completed"]
+
+
+def _hold_like_another_process(folder: Path) -> int:
+    """flock the cell's lock file through a separate open file: to the lock it is another holder."""
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / ".clue.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.write(fd, json.dumps({"host": "node7", "pid": 4242}).encode())
+    return fd
+
+
+def test_a_cell_held_by_a_live_process_is_left_to_it(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    fd = _hold_like_another_process(out / "tnews" / "seed2")
+    try:
+        fake = FakeRunner()
+        cells = sweep(out, fake)
+    finally:
+        os.close(fd)
+    assert [(c["task"], c["seed"]) for c in fake.calls] == [("tnews", 1), ("afqmc", 1), ("afqmc", 2)]
+    assert cells[1].status == "elsewhere" and "node7, pid 4242" in str(cells[1].error)
+    again = FakeRunner()
+    sweep(out, again)  # its holder is gone: the cell is free now
+    assert [(c["task"], c["seed"]) for c in again.calls] == [("tnews", 2)]
+
+
+def test_an_interrupted_cell_with_a_checkpoint_is_resumed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    sweep(out, FakeRunner())
+    cell = out / "afqmc" / "seed1"
+    results = json.loads((cell / "results.json").read_text())
+    (cell / "results.json").write_text(json.dumps({**results, "status": "running", "pid": 1, "host": "x"}))
+    (cell / "checkpoints" / "step-00000002").mkdir(parents=True)
+    (cell / "checkpoints" / "step-00000002" / "loop_state.json").write_text("{}")
+    resumed: list[Path] = []
+
+    def resume(run_dir: Path, **kw: Any) -> RunOutcome:
+        resumed.append(run_dir)
+        done = {**results, "status": "completed"}
+        (run_dir / "results.json").write_text(json.dumps(done))
+        return RunOutcome(run_dir, "completed", done)
+
+    fake = FakeRunner()
+    cells = bench.run_bench(["tnews", "afqmc"], "some-model", [1, 2], out, run=fake, resume=resume,
+                            progress=False)  # fmt: skip
+    assert resumed == [cell] and fake.calls == []
+    assert [c.status for c in cells] == ["skipped", "skipped", "completed", "skipped"]
+
+
+def test_a_cell_stopped_by_a_signal_stops_the_sweep(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+
+    def stopped(task: str, **kw: Any) -> RunOutcome:
+        results = {"task": task, "status": "interrupted", "seed": kw["seed"], "model": {"name": "m"}}
+        return RunOutcome(Path(kw["output_dir"]), "interrupted", results, exit_code=143, step=7)
+
+    with pytest.raises(bench.SweepInterrupted) as caught:
+        bench.run_bench(["tnews", "afqmc"], "m", [1], out, run=stopped, progress=False)
+    assert (caught.value.exit_code, caught.value.step, caught.value.cell.task) == (143, 7, "tnews")
+    summary = json.loads((out / "bench.json").read_text())
+    assert [c["status"] for c in summary["cells"]] == ["interrupted", "pending"]
+
+
+def test_shards_split_the_cells_deterministically(tmp_path: Path) -> None:
+    assert bench.parse_shard("2/3") == (2, 3)
+    for bad in ("0/2", "3/2", "x", "1/2/3"):
+        with pytest.raises(ClueError, match="--shard"):
+            bench.parse_shard(bad)
+    seen = []
+    for k in (1, 2, 3):
+        fake = FakeRunner()
+        bench.run_bench(
+            ["tnews", "afqmc"], "m", [1, 2], tmp_path / "out", run=fake, progress=False, shard=(k, 3)
+        )
+        seen += [(c["task"], c["seed"]) for c in fake.calls]
+    assert seen == [("tnews", 1), ("afqmc", 2), ("tnews", 2), ("afqmc", 1)]
 
 
 def test_default_seed_comes_from_the_config(tmp_path: Path) -> None:
@@ -356,3 +434,35 @@ def test_tiny_grid_sweep_reports_one_group_per_point(
         "lr=0.0001",
         "lr=0.005",
     ]
+
+
+def test_two_bench_processes_split_one_sweep(tmp_path: Path, tiny_model: Path, data_root: Path) -> None:
+    out = tmp_path / "sweep"
+    env = {**os.environ, "COLUMNS": "200"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "clue_runner", *bench_args(tiny_model, data_root, out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=600) for p in procs]
+    for proc, (_, stderr) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, stderr
+    ran = [
+        line.split(":")[0] for _, stderr in outputs for line in stderr.splitlines() if ": running ->" in line
+    ]
+    assert sorted(ran) == [
+        "afqmc seed 1",
+        "afqmc seed 2",
+        "tnews seed 1",
+        "tnews seed 2",
+    ]  # each exactly once
+    pids = {p.pid for p in procs}
+    for task in ("tnews", "afqmc"):
+        for seed in (1, 2):
+            results = json.loads((out / task / f"seed{seed}" / "results.json").read_text())
+            assert results["status"] == "completed" and results["pid"] in pids

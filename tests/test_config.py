@@ -20,6 +20,22 @@ def test_base_yaml_matches_dataclasses() -> None:
     assert set(tree) == {"seed", "model", "train", "data", "eval", "output", "task"}
     assert set(tree["train"]) == set(config.TrainConfig.__dataclass_fields__)
     assert set(tree["data"]) == set(config.DataConfig.__dataclass_fields__)
+    assert set(tree["output"]) == set(config.OutputConfig.__dataclass_fields__)
+
+
+def test_run_lifecycle_keys_are_checked() -> None:
+    cfg = config.load("tnews")
+    assert (cfg.train.save_every, cfg.train.keep_checkpoints, cfg.train.early_stop) == (None, 1, None)
+    assert cfg.output.save_model == "best"
+    assert config.load("tnews", sets=["train.save_every=0", "output.save_model=none"]).train.save_every == 0
+    for bad, message in (
+        ("train.keep_checkpoints=0", "keep_checkpoints must be at least 1"),
+        ("train.save_every=-1", "save_every must be at least 0"),
+        ("train.early_stop=0", "early_stop must be at least 1"),
+        ("output.save_model=last", "output.save_model must be one of best, none"),
+    ):
+        with pytest.raises(ClueError, match=message):
+            config.load("tnews", sets=[bad])
 
 
 def test_required_keys_exist() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -22,6 +22,9 @@ from clue_runner.cli.app import (
     fail,
     quiet_logging,
 )
+
+if TYPE_CHECKING:
+    from clue_runner.runner import RunOutcome
 
 DATA_DIR_OPT = typer.Option(
     None,
@@ -281,8 +284,18 @@ def run_cmd(
         log_every_s=log_every_s,
         report_to=report_to,
     )
+    _report_outcome(outcome)
+
+
+def _report_outcome(outcome: RunOutcome) -> None:
+    """The end of `run` and `resume`: the dev table and files, or how the run stopped (with its exit status)."""
     if not outcome.main_process:
+        if outcome.status == "interrupted":
+            raise typer.Exit(outcome.exit_code)
         return
+    if outcome.status == "interrupted":
+        print(f"interrupted at step {outcome.step}; resume with: clue resume {outcome.run_dir}", flush=True)
+        raise typer.Exit(outcome.exit_code)
     if outcome.status != "completed":
         raise fail(
             f"run failed: {outcome.results.get('error')} (see {outcome.run_dir / 'results.json'})", code=1
@@ -297,6 +310,35 @@ def run_cmd(
     for name, count in res["submission_files"].items():
         console.print(f"leaderboard file: {outcome.run_dir / 'submission' / name} ({count} records)")
     console.print(f"run folder: {outcome.run_dir}")
+
+
+@app.command("resume")
+def resume_cmd(
+    run_dir: Path = typer.Argument(..., help="The run folder of an interrupted or killed `clue run`."),
+    data_dir: Path | None = typer.Option(
+        None,
+        "--data-dir",
+        "-d",
+        help="The run's data folder, if it moved [default: the one results.json names].",
+    ),
+    offline: bool = typer.Option(
+        False, "--offline", help="Never touch the network (local folders / HF cache only)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Continue an interrupted run from its last checkpoint, with its own config.yaml, to the same end.
+
+    It finishes as the uninterrupted run would have (same seed: same dev metrics, best step and leaderboard
+    files). A completed run is left as it is (exit 0); a run whose data files changed since it started, or
+    that a live process still holds, is refused (exit 2).
+    """
+    from clue_runner.runner import resume_run
+
+    outcome = resume_run(run_dir, data_dir, offline=offline, progress=not quiet)
+    if outcome.already_completed:
+        console.print(f"{run_dir}: the run already completed; nothing to resume")
+        return
+    _report_outcome(outcome)
 
 
 @app.command("predict")

@@ -102,14 +102,30 @@ def bench_cmd(
     quiet: bool = QUIET_OPT,
     log_every_s: float = LOG_EVERY_OPT,
     report_to: str | None = REPORT_TO_OPT,
+    shard: str | None = typer.Option(
+        None,
+        "--shard",
+        help="K/N: run only every N-th cell from the K-th (a fixed split for job arrays) [default: take any "
+        "free cell].",
+    ),
 ) -> None:
-    """Run every (task, grid point, seed) cell as a `clue run`; re-running skips completed cells, retries the rest.
+    """Run every (task, grid point, seed) cell as a `clue run`; re-running skips completed cells, resumes
+    interrupted ones from their checkpoints and retries the rest.
 
+    Several `clue bench` processes over one sweep folder share the cells (each cell is locked while it runs).
     Works under `accelerate launch -m clue_runner bench ...` too: cells run in this process.
     """
     from functools import partial
 
-    from clue_runner.bench import is_main_process, parse_grid, parse_seeds, parse_tasks, run_bench
+    from clue_runner.bench import (
+        SweepInterrupted,
+        is_main_process,
+        parse_grid,
+        parse_seeds,
+        parse_shard,
+        parse_tasks,
+        run_bench,
+    )
     from clue_runner.runner import run_task
 
     quiet_logging(quiet)
@@ -133,27 +149,37 @@ def bench_cmd(
                 )
             )
 
-    cells = run_bench(
-        parse_tasks(tasks),
-        model,
-        parse_seeds(seeds),
-        output_dir,
-        data_root,
-        list(config or []),
-        list(set_ or []),
-        offline=offline,
-        progress=not quiet,
-        on_cell=on_cell,
-        recipe=recipe,
-        grid=parse_grid(list(grid or [])),
-        run=partial(run_task, log_every_s=log_every_s),
-    )
+    try:
+        cells = run_bench(
+            parse_tasks(tasks),
+            model,
+            parse_seeds(seeds),
+            output_dir,
+            data_root,
+            list(config or []),
+            list(set_ or []),
+            offline=offline,
+            progress=not quiet,
+            on_cell=on_cell,
+            recipe=recipe,
+            grid=parse_grid(list(grid or [])),
+            run=partial(run_task, log_every_s=log_every_s),
+            shard=parse_shard(shard),
+        )
+    except SweepInterrupted as stop:
+        if main:
+            print(
+                f"interrupted at step {stop.step} of {stop.cell.task} seed {stop.cell.seed}; resume with the same "
+                f"clue bench command (or: clue resume {stop.cell.dir})",
+                flush=True,
+            )
+        raise typer.Exit(stop.exit_code) from None
     if not main:
         return
     table = Table(title=f"clue bench: {output_dir}")
     for name in ("task", "seed", "status", "metric", "score", "time s", "note"):
         table.add_column(name, justify="right" if name in ("seed", "score", "time s") else "left")
-    style = {"completed": "green", "skipped": "cyan", "failed": "red"}
+    style = {"completed": "green", "skipped": "cyan", "failed": "red", "elsewhere": "yellow"}
     for cell in cells:
         table.add_row(
             _name(cell),
@@ -166,6 +192,9 @@ def bench_cmd(
         )
     console.print(table)
     failed = [c for c in cells if c.status == "failed"]
+    elsewhere = sum(c.status == "elsewhere" for c in cells)
+    if elsewhere:
+        console.print(f"{elsewhere} cell(s) were being run by other processes (see the note column)")
     console.print(f"report: clue report {output_dir}")
     if failed:
         raise fail(
