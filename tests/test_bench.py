@@ -439,9 +439,11 @@ def test_tiny_grid_sweep_reports_one_group_per_point(
 def test_two_bench_processes_split_one_sweep(tmp_path: Path, tiny_model: Path, data_root: Path) -> None:
     out = tmp_path / "sweep"
     env = {**os.environ, "COLUMNS": "200"}
+    # Not --quiet: each process's per-cell "running ->" lines say which cells it took.
+    args = [arg for arg in bench_args(tiny_model, data_root, out) if arg != "--quiet"]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "clue_runner", *bench_args(tiny_model, data_root, out)],
+            [sys.executable, "-m", "clue_runner", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
