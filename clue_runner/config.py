@@ -41,6 +41,7 @@ class TrainConfig:
     precision: str
     eval_every: int | None
     group_by_length: bool
+    cpu_speedups: bool
     dropout: float | None
     log_every: int
     optimizer: str

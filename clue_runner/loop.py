@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from clue_runner.checkpoint import Checkpointer
     from clue_runner.config import RunConfig
+    from clue_runner.cpu_training import CpuSpeedups
     from clue_runner.modeling import ClueModel
     from clue_runner.tasks.base import Example, Features, Task
 
@@ -251,6 +252,17 @@ def _optimizer(model: torch.nn.Module, cfg: RunConfig, device: torch.device) -> 
     return torch.optim.AdamW(groups, lr=cfg.train.lr, eps=cfg.train.adam_eps, fused=fused or None)
 
 
+def _cpu_speedups(model: torch.nn.Module, accelerator: Accelerator, cfg: RunConfig) -> CpuSpeedups | None:
+    """cpu_training's cheaper dropout and embedding gradients, for single-process training on the CPU."""
+    if not cfg.train.cpu_speedups or accelerator.device.type != "cpu" or accelerator.num_processes > 1:
+        return None
+    from clue_runner import cpu_training
+
+    speedups = cpu_training.speed_up(accelerator.unwrap_model(model))
+    log.info("CPU training: %s", speedups.describe())
+    return speedups
+
+
 def _adafactor(model: torch.nn.Module, cfg: RunConfig) -> torch.optim.Optimizer:
     """bojone's optimizer: bert4keras AdaFactor(learning_rate, beta1=0.9) as in CLUE-bert4keras snippets.py.
 
@@ -325,6 +337,7 @@ def train(
         else _optimizer(model, cfg, accelerator.device)
     )
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
+    speedups = _cpu_speedups(model, accelerator, cfg)
     steps_per_epoch = max(1, math.ceil(len(loader) / cfg.train.grad_accum))
     total = cfg.train.max_steps or steps_per_epoch * cfg.train.epochs
     scheduler = _linear_schedule(
@@ -394,84 +407,97 @@ def train(
     def eval_due(step: int) -> bool:
         return bool(cfg.train.eval_every) and step % cfg.train.eval_every == 0  # type: ignore[operator]
 
-    if resumed_from and eval_due(state.step) and state.last_eval_step != state.step:
-        run_eval(state.step / steps_per_epoch)  # the stop came just before this evaluation
-    model.train()
-    while state.step < total and not state.stopped_early:
-        sampler.set_epoch(state.epoch)
-        loader.set_epoch(state.epoch)
-        batches = (
-            accelerator.skip_first_batches(loader, state.batch_in_epoch) if state.batch_in_epoch else loader
-        )
-        for batch in batches:
-            with accelerator.accumulate(model):
-                logits = model(batch)
-                loss = loss_fn(task.head, logits, batch)
-                accelerator.backward(loss)
-                if accelerator.sync_gradients and cfg.train.max_grad_norm > 0:
-                    accelerator.clip_grad_norm_(model.parameters(), cfg.train.max_grad_norm)
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-            state.batch_in_epoch += 1
-            mask = batch["attention_mask"]
-            tokens += mask.sum()
-            state.sequences += mask[..., 0].numel()  # every choice of a C3/CHID row is a sequence
-            window_loss += loss.detach().float()
-            window_n += 1
-            if not accelerator.sync_gradients:
-                continue
-            # One gather per optimizer step: every process sees every loss and every stop request, so all
-            # agree to fail on a non-finite loss, or to stop at this same step.
-            stop = torch.tensor(float(should_stop()), device=accelerator.device)
-            shared = accelerator.gather(torch.stack([window_loss / window_n, stop])).reshape(-1, 2)
-            losses, stopping = shared[:, 0], bool(shared[:, 1].any())
-            window_loss.zero_()
-            window_n = 0
-            if not bool(torch.isfinite(losses).all()):
-                raise NonFiniteLoss(f"non-finite training loss ({losses.tolist()}) at step {state.step + 1}")
-            state.running_loss += float(losses.mean())
-            state.running_n += 1
-            scheduler.step()
-            state.step += 1
-            step = state.step
-            fraction = step / steps_per_epoch
-            reporter.advance(
-                task_id,
-                loss=state.running_loss / max(1, state.running_n),
-                lr=float(scheduler.get_last_lr()[0]),
-                epoch=fraction,
+    try:
+        if resumed_from and eval_due(state.step) and state.last_eval_step != state.step:
+            run_eval(state.step / steps_per_epoch)  # the stop came just before this evaluation
+        model.train()
+        while state.step < total and not state.stopped_early:
+            sampler.set_epoch(state.epoch)
+            loader.set_epoch(state.epoch)
+            batches = (
+                accelerator.skip_first_batches(loader, state.batch_in_epoch)
+                if state.batch_in_epoch
+                else loader
             )
-            if log_line and (step % cfg.train.log_every == 0 or step == total):
-                log_line(
-                    {
-                        "step": step,
-                        "epoch": round(fraction, 4),
-                        "loss": round(state.running_loss / max(1, state.running_n), 6),
-                        "lr": scheduler.get_last_lr()[0],
-                        "elapsed_s": round(time.perf_counter() - start + train_s0 + eval_s0, 3),
-                    }
-                )
-                state.running_loss, state.running_n = 0.0, 0
-            if stopping:
-                raise Interrupted(step, save_checkpoint())
-            if eval_due(step):
-                run_eval(fraction)
-            if checkpoints is not None and checkpoints.due(step, evaluated=state.last_eval_step == step):
-                save_checkpoint()
-            if step >= total or state.stopped_early:
-                break
-        else:  # the epoch ran to its end
-            state.epoch += 1
-            state.batch_in_epoch = 0
-            if cfg.train.eval_every is None and state.last_eval_step != state.step:
+            for batch in batches:
+                with accelerator.accumulate(model):
+                    logits = model(batch)
+                    loss = loss_fn(task.head, logits, batch)
+                    accelerator.backward(loss)
+                    if accelerator.sync_gradients and cfg.train.max_grad_norm > 0:
+                        clip = (
+                            speedups.clip_grad_norm_ if speedups is not None else accelerator.clip_grad_norm_
+                        )
+                        clip(model.parameters(), cfg.train.max_grad_norm)
+                    optimizer.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    if speedups is not None and accelerator.sync_gradients:
+                        speedups.after_zero_grad()
+                state.batch_in_epoch += 1
+                mask = batch["attention_mask"]
+                tokens += mask.sum()
+                state.sequences += mask[..., 0].numel()  # every choice of a C3/CHID row is a sequence
+                window_loss += loss.detach().float()
+                window_n += 1
+                if not accelerator.sync_gradients:
+                    continue
+                # One gather per optimizer step: every process sees every loss and every stop request, so all
+                # agree to fail on a non-finite loss, or to stop at this same step.
+                stop = torch.tensor(float(should_stop()), device=accelerator.device)
+                shared = accelerator.gather(torch.stack([window_loss / window_n, stop])).reshape(-1, 2)
+                losses, stopping = shared[:, 0], bool(shared[:, 1].any())
+                window_loss.zero_()
+                window_n = 0
+                if not bool(torch.isfinite(losses).all()):
+                    raise NonFiniteLoss(
+                        f"non-finite training loss ({losses.tolist()}) at step {state.step + 1}"
+                    )
+                state.running_loss += float(losses.mean())
+                state.running_n += 1
+                scheduler.step()
+                state.step += 1
                 step = state.step
-                run_eval(float(state.epoch) if step < total else step / steps_per_epoch)
-                if checkpoints is not None and checkpoints.due(step, evaluated=True):
+                fraction = step / steps_per_epoch
+                reporter.advance(
+                    task_id,
+                    loss=state.running_loss / max(1, state.running_n),
+                    lr=float(scheduler.get_last_lr()[0]),
+                    epoch=fraction,
+                )
+                if log_line and (step % cfg.train.log_every == 0 or step == total):
+                    log_line(
+                        {
+                            "step": step,
+                            "epoch": round(fraction, 4),
+                            "loss": round(state.running_loss / max(1, state.running_n), 6),
+                            "lr": scheduler.get_last_lr()[0],
+                            "elapsed_s": round(time.perf_counter() - start + train_s0 + eval_s0, 3),
+                        }
+                    )
+                    state.running_loss, state.running_n = 0.0, 0
+                if stopping:
+                    raise Interrupted(step, save_checkpoint())
+                if eval_due(step):
+                    run_eval(fraction)
+                if checkpoints is not None and checkpoints.due(step, evaluated=state.last_eval_step == step):
                     save_checkpoint()
-    if state.last_eval_step != state.step:
-        run_eval(state.step / steps_per_epoch)
-        if checkpoints is not None and checkpoints.due(state.step, evaluated=True):
-            save_checkpoint()
+                if step >= total or state.stopped_early:
+                    break
+            else:  # the epoch ran to its end
+                state.epoch += 1
+                state.batch_in_epoch = 0
+                if cfg.train.eval_every is None and state.last_eval_step != state.step:
+                    step = state.step
+                    run_eval(float(state.epoch) if step < total else step / steps_per_epoch)
+                    if checkpoints is not None and checkpoints.due(step, evaluated=True):
+                        save_checkpoint()
+        if state.last_eval_step != state.step:
+            run_eval(state.step / steps_per_epoch)
+            if checkpoints is not None and checkpoints.due(state.step, evaluated=True):
+                save_checkpoint()
+    finally:
+        if speedups is not None:
+            speedups.undo()
     reporter.stop(task_id, keep=True)
     clock()
     result = TrainResult(
