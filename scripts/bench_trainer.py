@@ -13,6 +13,8 @@ batch 32, max_len 128, lr 2e-5, 10 % warmup, weight decay 0.01, gradient clippin
             grouping pads as little at this data size (6,400 rows: 4.3 % more tokens than the real ones, clue's
             4.5 %); below 4 x 50 batches it shrinks its mega-batches (640 rows: 25 % vs 8 %), which would flatter clue;
 - run_glue: `Trainer` as the classic `run_glue.py` example uses it: every sequence padded to max_len, random order.
+- clue_torch: clue with `train.cpu_speedups=false` (torch's own dropout and dense embedding gradients), to show
+            what those speed-ups buy.
 
 Each measurement is a fresh process with one thread (OMP_NUM_THREADS=1, torch.set_num_threads(1)), so other work
 on the machine disturbs it least; the sides run interleaved (clue, tuned, run_glue, clue, tuned, ...) and a ratio
@@ -39,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SIDES = ("clue", "tuned", "run_glue")
+SIDES = ("clue", "tuned", "run_glue", "clue_torch")
 EVAL_SIDES = ("clue_eval", "hand_eval", "trainer_predict")
 EVAL_BATCH = 64
 BATCH = 32
@@ -84,13 +86,16 @@ def steady_rate(stamps: list[float], warmup: int, per_step: float) -> float:
 # ----------------------------------------------------------------------------------------------- workers
 
 
-def worker_clue(model: Path, data: Path, steps: int, work: Path, precision: str = "no") -> dict[str, Any]:
+def worker_clue(
+    model: Path, data: Path, steps: int, work: Path, precision: str = "no", speedups: bool = True
+) -> dict[str, Any]:
     from clue_runner.runner import run_task
 
     sets = [
         f"train.max_steps={steps}", f"train.batch_size={BATCH}", f"train.lr={LR}", "train.warmup_ratio=0.1",
         "train.weight_decay=0.01", "train.max_grad_norm=1.0", f"train.precision='{precision}'", "train.log_every=1",
         f"data.max_len={MAX_LEN}", "data.num_workers=0", "eval.batch_size=64",
+        f"train.cpu_speedups={str(speedups).lower()}",
     ]  # fmt: skip
     outcome = run_task("tnews", model=str(model), data_dir=data, output_dir=work / "run", sets=sets,
                        overwrite=True, progress=False, offline=True)  # fmt: skip
@@ -277,8 +282,9 @@ def worker_main(args: argparse.Namespace) -> None:
         os.environ["CLUE_CACHE_DIR"] = str(Path(tmp) / "cache")
         if args.worker in EVAL_SIDES:
             out = worker_eval(args.worker, args.model, args.data)
-        elif args.worker == "clue":
-            out = worker_clue(args.model, args.data, args.steps, Path(tmp), args.precision)
+        elif args.worker in ("clue", "clue_torch"):
+            speedups = args.worker == "clue"
+            out = worker_clue(args.model, args.data, args.steps, Path(tmp), args.precision, speedups)
         else:
             out = worker_trainer(args.worker, args.model, args.data, args.steps, Path(tmp), args.precision)
         if "stamps" in out:
@@ -414,22 +420,23 @@ def main() -> None:
             runs = interleaved(SIDES, model, root / "data", args, size, steps)
             results.append({"layers": layers, "hidden": hidden, "seq_per_s": runs,
                             "clue_vs_tuned": ratios(runs["clue"], runs["tuned"]),
-                            "clue_vs_run_glue": ratios(runs["clue"], runs["run_glue"])})  # fmt: skip
+                            "clue_vs_run_glue": ratios(runs["clue"], runs["run_glue"]),
+                            "speedups": ratios(runs["clue"], runs["clue_torch"])})  # fmt: skip
         evals = {}
         if args.eval_size:
             model, _, _ = tiny_model(root, args.eval_size, vocab)
             evals = interleaved(EVAL_SIDES, model, root / "eval-data", args, args.eval_size)
     print(f"\nCPU training, batch {BATCH}, max_len {MAX_LEN}, fp32, {args.threads} thread(s) per process, "
           f"vocab {vocab_words} tokens, {args.pairs} interleaved rounds; medians (min-max)")  # fmt: skip
-    print(
-        "| model | clue seq/s | tuned Trainer seq/s | run_glue-style seq/s | clue / tuned | clue / run_glue |"
-    )
-    print("|---|---|---|---|---|---|")
+    print("| model | clue seq/s | tuned Trainer seq/s | run_glue-style seq/s | clue / tuned | clue / run_glue | "
+          "clue with train.cpu_speedups=false seq/s | speed-ups' gain |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
         s = r["seq_per_s"]
         print(f"| {r['layers']} layers / {r['hidden']} | {fmt_range(s['clue'])} | {fmt_range(s['tuned'])} | "
               f"{fmt_range(s['run_glue'])} | **{fmt_range(r['clue_vs_tuned'], 2)}** | "
-              f"{fmt_range(r['clue_vs_run_glue'], 2)} |")  # fmt: skip
+              f"{fmt_range(r['clue_vs_run_glue'], 2)} | {fmt_range(s['clue_torch'])} | "
+              f"{fmt_range(r['speedups'], 2)} |")  # fmt: skip
     if evals:
         print(f"\nCPU predict, TNEWS dev ({args.eval_rows} sequences), model {args.eval_size}, batch {EVAL_BATCH}, "
               f"{args.threads} thread(s); medians (min-max) of {args.pairs} interleaved rounds")  # fmt: skip
