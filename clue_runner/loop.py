@@ -321,6 +321,9 @@ def train(
     `should_stop()` turns true on any process, every process stops at the same optimizer step, a checkpoint is
     written and Interrupted is raised.
 
+    Training in one CPU process uses cpu_training's cheaper dropout masks and row-sparse embedding gradients
+    (`train.cpu_speedups`) while it runs; the model is as it was when this returns.
+
     Returns the result and the best state (a CPU copy of the unwrapped model's state dict, or None when the
     last state is the best), picked by `task.main_metric` (higher is better, unless `task.minimize`).
     Raises NonFiniteLoss when a loss is NaN or infinite.

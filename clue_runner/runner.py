@@ -587,7 +587,7 @@ def resume_run(
     fail_fast_network()
     folder = Path(data_dir) if data_dir else Path(str((results.get("data") or {}).get("dir", "")))
     spec, _ = resolve_task(str(results.get("task_file") or results["task"]), folder)  # a YAML task: its file
-    tree = config_mod.load_yaml(run / "config.yaml")
+    tree = _with_legacy_defaults(config_mod.load_yaml(run / "config.yaml"))
     if not folder.is_dir():
         raise ClueError(f"{run}: its data folder {folder} is gone; pass --data-dir with the same files")
     _check_same_data(run, results, spec, folder)
@@ -770,6 +770,18 @@ def train_stage(
     if best_state is not None:
         ctx.accelerator.unwrap_model(model).load_state_dict(best_state)
     return model, result
+
+
+# Keys added to the configuration after a run may have been written, with the value that reproduces what such a
+# run did: a resumed run must continue the way it started.
+LEGACY_DEFAULTS = {"train": {"cpu_speedups": False}}
+
+
+def _with_legacy_defaults(tree: dict[str, Any]) -> dict[str, Any]:
+    for section, defaults in LEGACY_DEFAULTS.items():
+        for key, value in defaults.items():
+            tree.setdefault(section, {}).setdefault(key, value)
+    return tree
 
 
 def _pad_id(tokenizer: Any) -> int:

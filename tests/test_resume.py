@@ -148,6 +148,23 @@ def checkpoint_step_before(kill: int, sets: tuple[str, ...]) -> int:
     return max((s for s in steps if s % every == 0), default=0)
 
 
+def test_a_run_written_before_cpu_speedups_existed_resumes_as_it_started(
+    tmp_path: Path, tiny_model: Path, task_data: Any, kill_at: Any
+) -> None:
+    """Its config.yaml has no train.cpu_speedups: it trained with torch's own dropout, and resumes with it."""
+    data = task_data("tnews")
+    sets = (*TNEWS_SETS, "train.cpu_speedups=false")
+    assert _run("tnews", tiny_model, data, tmp_path / "ref", sets).status == "completed"
+    out = tmp_path / "run"
+    kill_at(6)
+    with pytest.raises(Killed):
+        _run("tnews", tiny_model, data, out, sets)
+    saved = out / "config.yaml"
+    saved.write_text("".join(x for x in saved.read_text().splitlines(True) if "cpu_speedups" not in x))
+    assert resume_run(out, progress=False).status == "completed"
+    assert _fingerprint(out) == _fingerprint(tmp_path / "ref")
+
+
 def test_resume_of_a_completed_run_does_nothing(tmp_path: Path, tiny_model: Path, task_data: Any) -> None:
     out = tmp_path / "run"
     assert _run("tnews", tiny_model, task_data("tnews"), out, ("train.max_steps=2",)).status == "completed"
