@@ -1,6 +1,7 @@
 """cpu_training: the cheap dropout has torch's distribution and follows torch's seed; the row-sparse embedding
-gradient trains exactly like the dense one; a run with the speed-ups equals one without them when nothing is
-random (dropout 0), with gradient accumulation too; `undo` leaves the model as it was."""
+gradient trains exactly like the dense one; the [CLS]-only last layer gives the same loss and gradients; a run
+with the speed-ups equals one without them when nothing is random (dropout 0), with gradient accumulation too;
+`undo` leaves the model as it was."""
 
 from __future__ import annotations
 
@@ -118,12 +119,52 @@ def test_row_sparse_embedding_gradient_and_its_clipping_train_like_the_dense_one
     assert int(embedding.grad.count_nonzero()) == 0  # rows zeroed after the step, ready for the next backward
 
 
+@pytest.mark.parametrize("kind", ["classify", "choice"])
+def test_cls_only_last_layer_gives_the_same_loss_and_gradients(tiny_model: Path, kind: str) -> None:
+    from transformers import AutoModelForMultipleChoice
+
+    def build() -> nn.Module:
+        if kind == "classify":
+            return _bert(tiny_model, dropout=0.0)
+        return AutoModelForMultipleChoice.from_pretrained(
+            str(tiny_model), hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0
+        )
+
+    plain, fast = build(), build()
+    fast.load_state_dict(plain.state_dict())
+    speedups = cpu_training.speed_up(fast)
+    assert speedups.cls_layer is fast.bert.encoder.layer[-1]
+    batch = _batch(5)
+    if kind == "choice":  # 2 questions x 2 choices
+        batch = {"input_ids": batch["input_ids"].view(2, 2, 9), "attention_mask": batch["attention_mask"].view(2, 2, 9),
+                 "labels": torch.tensor([1, 0])}  # fmt: skip
+    losses = []
+    for net in (plain, fast):
+        loss = net.train()(**batch).loss
+        loss.backward()
+        losses.append(float(loss.detach()))
+    assert losses[0] == pytest.approx(losses[1], abs=1e-6)
+    for (name, a), b in zip(plain.named_parameters(), fast.parameters(), strict=True):
+        assert a.grad is not None and b.grad is not None, name
+        assert torch.allclose(a.grad, b.grad, atol=1e-6), name
+    with torch.no_grad():  # evaluation runs the whole last layer
+        assert torch.equal(plain.eval()(**batch).logits, fast.eval()(**batch).logits)
+
+
+def test_span_models_keep_their_whole_last_layer(tiny_model: Path) -> None:
+    from transformers import AutoModel
+
+    assert cpu_training.speed_up(AutoModel.from_pretrained(str(tiny_model))).cls_layer is None
+
+
 def test_undo_restores_the_model(tiny_model: Path) -> None:
     net = _bert(tiny_model).train()
     speedups = cpu_training.speed_up(net)
     assert net.config._attn_implementation == cpu_training.ATTENTION
     assert sum(isinstance(m, cpu_training.CpuDropout) for m in net.modules()) == len(speedups.dropouts) > 0
+    assert "forward" in vars(net.bert.encoder.layer[-1])
     speedups.undo()
+    assert "forward" not in vars(net.bert.encoder.layer[-1])
     assert net.config._attn_implementation == "sdpa"
     assert not any(isinstance(m, cpu_training.CpuDropout) for m in net.modules())
     embedding = net.get_input_embeddings()
