@@ -253,7 +253,7 @@ def _optimizer(model: torch.nn.Module, cfg: RunConfig, device: torch.device) -> 
 
 
 def _cpu_speedups(model: torch.nn.Module, accelerator: Accelerator, cfg: RunConfig) -> CpuSpeedups | None:
-    """cpu_training's cheaper dropout and embedding gradients, for single-process training on the CPU."""
+    """cpu_training's speed-ups, for single-process training on the CPU (None elsewhere or when turned off)."""
     if not cfg.train.cpu_speedups or accelerator.device.type != "cpu" or accelerator.num_processes > 1:
         return None
     from clue_runner import cpu_training
@@ -321,8 +321,9 @@ def train(
     `should_stop()` turns true on any process, every process stops at the same optimizer step, a checkpoint is
     written and Interrupted is raised.
 
-    Training in one CPU process uses cpu_training's cheaper dropout masks and row-sparse embedding gradients
-    (`train.cpu_speedups`) while it runs; the model is as it was when this returns.
+    Training in one CPU process uses cpu_training's speed-ups (`train.cpu_speedups`: cheaper dropout masks,
+    row-sparse embedding gradients, a [CLS]-only last layer) while it runs; the model is as it was when this
+    returns.
 
     Returns the result and the best state (a CPU copy of the unwrapped model's state dict, or None when the
     last state is the best), picked by `task.main_metric` (higher is better, unless `task.minimize`).

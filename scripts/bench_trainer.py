@@ -375,7 +375,7 @@ def main() -> None:
     )
     parser.add_argument("--pairs", type=int, default=3, help="interleaved rounds (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=0,
-                        help="optimizer steps per clue/tuned run (default: 60, 40, 20 for hidden <=128, <=256, more)")  # fmt: skip
+                        help="optimizer steps per clue/tuned run (default: 60, 40, 30 for hidden <=128, <=256, more)")  # fmt: skip
     parser.add_argument("--warmup", type=int, default=4, help="steps left out of the timing")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
@@ -416,7 +416,7 @@ def main() -> None:
         results = []
         for size in [s for s in args.sizes.split(",") if s]:
             model, layers, hidden = tiny_model(root, size, vocab)
-            steps = args.steps or (60 if hidden <= 128 else 40 if hidden <= 256 else 20)
+            steps = args.steps or (60 if hidden <= 128 else 40 if hidden <= 256 else 30)
             runs = interleaved(SIDES, model, root / "data", args, size, steps)
             results.append({"layers": layers, "hidden": hidden, "seq_per_s": runs,
                             "clue_vs_tuned": ratios(runs["clue"], runs["tuned"]),
