@@ -114,14 +114,18 @@ def test_the_tiny_model_learns(
 ) -> None:
     """The bundled examples (tasks/examples, scripts/make_custom_examples.py) are learnable in 120 steps."""
     examples = Path(__file__).parent.parent / "tasks" / "examples"
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    outcome = run_task(
-        str(examples / f"{name}.yaml"),
-        model=str(tiny_model),
-        output_dir=tmp_path / "run",
-        sets=[*SETS, "data.max_eval=120"],
-        progress=False,
-    )
+    try:
+        outcome = run_task(
+            str(examples / f"{name}.yaml"),
+            model=str(tiny_model),
+            output_dir=tmp_path / "run",
+            sets=[*SETS, "data.max_eval=120"],
+            progress=False,
+        )
+    finally:
+        torch.set_num_threads(threads)  # later tests compare in-process runs with subprocesses
     assert outcome.status == "completed"
     results = outcome.results
     assert results["metrics"]["dev"][metric] > floor, results["metrics"]["dev"]

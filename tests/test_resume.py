@@ -181,7 +181,7 @@ LONG = ("train.batch_size=2", "train.max_steps=40", "train.eval_every=10", "trai
 
 
 def clue(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
+    env = same_threads_env()
     return subprocess.run([sys.executable, "-m", "clue_runner", *args], capture_output=True, text=True,
                           env=env, timeout=timeout)  # fmt: skip
 
@@ -202,7 +202,15 @@ def start_run(model: Path, data: Path, out: Path, *extra: str) -> subprocess.Pop
         "-q",
     ]
     return subprocess.Popen([sys.executable, "-m", "clue_runner", *args, *sets], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+                            stderr=subprocess.PIPE, text=True, env=same_threads_env())  # fmt: skip
+
+
+def same_threads_env() -> dict[str, str]:
+    """The environment for a run whose numbers are compared with an in-process run: as many CPU threads as this
+    process uses, since a matrix multiply split over another thread count may round differently."""
+    import torch
+
+    return {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": str(torch.get_num_threads())}
 
 
 def same_run(got: dict[str, Any], want: dict[str, Any]) -> None:
