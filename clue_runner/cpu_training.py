@@ -134,7 +134,8 @@ class EmbeddingGradBuffer:
     def __init__(self, embedding: nn.Embedding) -> None:
         self.weight = embedding.weight
         self.buffer = torch.zeros_like(embedding.weight)
-        self.touched: list[torch.Tensor] = []
+        self.touched: list[torch.Tensor] = []  # the token ids of every forward since the last `rearm`
+        self.rows: torch.Tensor | None = None  # those ids without repeats, once asked for
         self.embedding = embedding
         embedding.sparse = True  # backward yields the rows it touched; they are added into the dense buffer
         self.hook = embedding.register_forward_pre_hook(self._record)
@@ -148,20 +149,22 @@ class EmbeddingGradBuffer:
     def _record(self, module: nn.Module, args: tuple[Any, ...]) -> None:
         if module.training and torch.is_grad_enabled():
             self.touched.append(args[0].reshape(-1))
+            self.rows = None
 
     def touched_rows(self) -> torch.Tensor:
-        """The rows the gradient can be non-zero in: every token id seen since the last `rearm`."""
-        if len(self.touched) != 1:
-            self.touched = [
-                torch.unique(torch.cat(self.touched)) if self.touched else torch.zeros(0, dtype=torch.long)
-            ]
-        return self.touched[0]
+        """The rows the gradient can be non-zero in, each once (a batch repeats ids: [CLS] in every sequence, and
+        a repeated row would count twice in the clipping norm)."""
+        if self.rows is None:
+            ids = torch.cat(self.touched) if self.touched else torch.zeros(0, dtype=torch.long)
+            self.rows = torch.unique(ids)
+        return self.rows
 
     def rearm(self) -> None:
         """After the optimizer step and `zero_grad(set_to_none=True)`: zero the touched rows and hand the buffer
         back as the gradient, so the next backward adds into it."""
         self.buffer.index_fill_(0, self.touched_rows(), 0.0)
         self.touched.clear()
+        self.rows = None
         self.weight.grad = self.buffer
 
 

@@ -87,12 +87,14 @@ def test_attention_with_dropout_is_sdpa_when_nothing_is_dropped(
     assert torch.allclose(got, want, atol=1e-5)
 
 
-def _train(net: nn.Module, steps: int, speedups: cpu_training.CpuSpeedups | None) -> list[float]:
-    """`steps` AdamW steps of two micro-batches each, clipped at 0.5 (every step clips); returns the norms."""
+def _train(
+    net: nn.Module, steps: int, speedups: cpu_training.CpuSpeedups | None, micro_batches: int
+) -> list[float]:
+    """`steps` AdamW steps of `micro_batches` each, clipped at 0.5 (every step clips); returns the norms."""
     norms: list[float] = []
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.01, fused=True)
     for step in range(steps):
-        for micro in range(2):  # two micro-batches per step: gradients accumulate into the buffer
+        for micro in range(micro_batches):  # more than one: gradients accumulate into the buffer
             net(**_batch(10 * step + micro)).loss.backward()
         if speedups is None:
             norms.append(float(torch.nn.utils.clip_grad_norm_(net.parameters(), 0.5)))
@@ -105,12 +107,18 @@ def _train(net: nn.Module, steps: int, speedups: cpu_training.CpuSpeedups | None
     return norms
 
 
-def test_row_sparse_embedding_gradient_and_its_clipping_train_like_the_dense_ones(tiny_model: Path) -> None:
+@pytest.mark.parametrize("micro_batches", [1, 2])
+def test_row_sparse_embedding_gradient_and_its_clipping_train_like_the_dense_ones(
+    tiny_model: Path, micro_batches: int
+) -> None:
     dense, sparse = _bert(tiny_model, dropout=0.0).train(), _bert(tiny_model, dropout=0.0).train()
     sparse.load_state_dict(dense.state_dict())  # the same classifier head (it starts random)
     speedups = cpu_training.speed_up(sparse)
     assert len(speedups.embeddings) == 1
-    dense_norms, sparse_norms = _train(dense, 3, None), _train(sparse, 3, speedups)
+    # The same [CLS]-only last layer on both (tested on its own below): only the embedding gradient differs.
+    assert cpu_training._last_layer_for_cls(dense) is not None
+    dense_norms = _train(dense, 3, None, micro_batches)
+    sparse_norms = _train(sparse, 3, speedups, micro_batches)
     assert sparse_norms == pytest.approx(dense_norms, rel=1e-5) and min(dense_norms) > 0.5  # clipping acted
     for (name, a), b in zip(dense.state_dict().items(), sparse.state_dict().values(), strict=True):
         assert torch.allclose(a, b, atol=1e-6), name
@@ -176,8 +184,9 @@ def _losses(run: Path) -> list[float]:
     return [x["loss"] for x in lines if "loss" in x]
 
 
+@pytest.mark.parametrize("accum", [1, 2])
 def test_a_run_with_speedups_equals_one_without_when_dropout_is_off(
-    tmp_path: Path, tiny_model: Path, task_data
+    tmp_path: Path, tiny_model: Path, task_data, accum: int
 ) -> None:
     data = task_data("tnews")
     results = {}
@@ -190,7 +199,7 @@ def test_a_run_with_speedups_equals_one_without_when_dropout_is_off(
             sets=[
                 "train.max_steps=4",
                 "train.dropout=0",
-                "train.grad_accum=2",
+                f"train.grad_accum={accum}",
                 "train.batch_size=4",
                 "train.log_every=1",
                 f"train.cpu_speedups={flag}",
