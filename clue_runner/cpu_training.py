@@ -108,7 +108,7 @@ def _use_cheap_dropout(model: nn.Module) -> list[tuple[nn.Module, str, nn.Dropou
             if type(child) is nn.Dropout:
                 setattr(parent, name, CpuDropout(child.p, child.inplace))
                 swapped.append((parent, name, child))
-        if _is_sdpa_model(parent, "sdpa"):
+        if _attention_is(parent, "sdpa"):
             from transformers import AttentionInterface
             from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
@@ -118,7 +118,8 @@ def _use_cheap_dropout(model: nn.Module) -> list[tuple[nn.Module, str, nn.Dropou
     return swapped
 
 
-def _is_sdpa_model(module: nn.Module, implementation: str) -> bool:
+def _attention_is(module: nn.Module, implementation: str) -> bool:
+    """Is `module` a transformers model whose attention runs through `implementation`?"""
     config = getattr(module, "config", None)
     return getattr(config, "_attn_implementation", None) == implementation and hasattr(
         module, "set_attn_implementation"
@@ -132,19 +133,18 @@ class EmbeddingGradBuffer:
     """A word embedding's dense gradient kept for the whole run and zeroed row by row (see the module docs)."""
 
     def __init__(self, embedding: nn.Embedding) -> None:
-        self.weight = embedding.weight
         self.buffer = torch.zeros_like(embedding.weight)
         self.touched: list[torch.Tensor] = []  # the token ids of every forward since the last `rearm`
         self.rows: torch.Tensor | None = None  # those ids without repeats, once asked for
         self.embedding = embedding
         embedding.sparse = True  # backward yields the rows it touched; they are added into the dense buffer
         self.hook = embedding.register_forward_pre_hook(self._record)
-        self.weight.grad = self.buffer
+        embedding.weight.grad = self.buffer
 
     def undo(self) -> None:
         self.hook.remove()
         self.embedding.sparse = False
-        self.weight.grad = None
+        self.embedding.weight.grad = None
 
     def _record(self, module: nn.Module, args: tuple[Any, ...]) -> None:
         if module.training and torch.is_grad_enabled():
@@ -165,7 +165,7 @@ class EmbeddingGradBuffer:
         self.buffer.index_fill_(0, self.touched_rows(), 0.0)
         self.touched.clear()
         self.rows = None
-        self.weight.grad = self.buffer
+        self.embedding.weight.grad = self.buffer
 
 
 def _word_embedding(model: nn.Module) -> nn.Embedding | None:
@@ -258,7 +258,7 @@ class CpuSpeedups:
     def clip_grad_norm_(self, parameters: Iterable[nn.Parameter], max_norm: float) -> torch.Tensor:
         """torch's clip_grad_norm_ (L2, every gradient scaled by min(1, max_norm / (norm + 1e-6))), reading and
         scaling only the touched rows of a row-sparse embedding gradient: the others are zero."""
-        buffers = {id(e.weight) for e in self.embeddings}
+        buffers = {id(e.embedding.weight) for e in self.embeddings}
         grads = [p.grad for p in parameters if p.grad is not None and id(p) not in buffers]
         rows = [(e, e.touched_rows()) for e in self.embeddings]
         parts = [e.buffer.index_select(0, r) for e, r in rows]
@@ -273,7 +273,7 @@ class CpuSpeedups:
         for parent, name, original in self.dropouts:
             setattr(parent, name, original)
         for module in self.model.modules():
-            if _is_sdpa_model(module, ATTENTION):
+            if _attention_is(module, ATTENTION):
                 module.set_attn_implementation("sdpa")  # type: ignore[operator]
         for embedding in self.embeddings:
             embedding.undo()
