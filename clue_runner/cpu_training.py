@@ -17,17 +17,20 @@ and checkpoints see the same dense gradient as before.
 
 **The last layer, for the [CLS] token only.** A BERT sequence-classification or multiple-choice model reads one
 vector of its last layer: the [CLS] token's, through the pooler. The other tokens' rows of the last layer (their
-queries, attention outputs and feed-forward) feed nothing the loss depends on, yet cost 5/6 of that layer's matrix
-multiplies, forward and backward. Here the last layer computes the [CLS] row alone (its keys and values still come
-from every token), which is the same loss and the same gradients without the dead work: a 2-layer model skips
-40 % of its encoder's work, a 12-layer one 7 %.
+queries, attention outputs and feed-forward) feed nothing the logits depend on, yet cost 5/6 of that layer's
+matrix multiplies, forward and backward. Here the last layer computes the [CLS] row alone (its keys and values still
+come from every token), which is the same loss, gradients and logits without the dead work: a 2-layer model skips
+40 % of its encoder's work, a 12-layer one 7 %. This one also serves evaluation and prediction on the CPU
+(`cls_only_last_layer`), where it is the only change.
 
-All three are for single-process CPU training (`train.cpu_speedups`, on by default); evaluation is unchanged.
+All are for CPU runs (`train.cpu_speedups`, on by default): the first two and the last layer in single-process
+training, the last layer alone in evaluation and prediction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -192,11 +195,8 @@ def _cls_only_forward(
     *args: Any,
     **kwargs: Any,
 ) -> torch.Tensor:
-    """BertLayer.forward in training computing the [CLS] row only (keys and values from every token); returns
-    (batch, 1, hidden), which BertPooler reads as it reads the full output. In evaluation, the full layer."""
-    if not self.training:
-        full: torch.Tensor = type(self).forward(self, hidden_states, attention_mask, *args, **kwargs)
-        return full
+    """BertLayer.forward computing the [CLS] row only (keys and values from every token); returns
+    (batch, 1, hidden), which BertPooler reads as it reads the full output."""
     attention = self.attention.self
     batch, length, _ = hidden_states.shape
     heads, size = attention.num_attention_heads, attention.attention_head_size
@@ -205,16 +205,16 @@ def _cls_only_forward(
     key = attention.key(hidden_states).view(batch, length, heads, size).transpose(1, 2)
     value = attention.value(hidden_states).view(batch, length, heads, size).transpose(1, 2)
     mask = attention_mask[:, :, :1, :] if attention_mask is not None else None
-    context, _ = _attention(
-        attention, query, key, value, mask, dropout=attention.dropout.p, scaling=attention.scaling
-    )
+    dropout = attention.dropout.p if self.training else 0.0
+    context, _ = _attention(attention, query, key, value, mask, dropout=dropout, scaling=attention.scaling)
     attended = self.attention.output(context.reshape(batch, 1, heads * size), cls)
     out: torch.Tensor = self.output(self.intermediate(attended), attended)
     return out
 
 
 def _last_layer_for_cls(model: nn.Module) -> nn.Module | None:
-    """The last BertLayer of a model whose head reads only the [CLS] row, patched to compute that row alone."""
+    """The last BertLayer of a model whose head reads only the [CLS] row, patched to compute that row alone; None
+    when there is no such layer or it is patched already."""
     backbone = next((m for m in model.modules() if type(m).__name__ in CLS_ONLY_MODELS), None)
     bert = getattr(backbone, "bert", None)
     layers = getattr(getattr(bert, "encoder", None), "layer", None)
@@ -226,10 +226,23 @@ def _last_layer_for_cls(model: nn.Module) -> nn.Module | None:
         type(layer).__name__ != "BertLayer"
         or config.is_decoder
         or getattr(layer, "chunk_size_feed_forward", 0)
+        or "forward" in vars(layer)
     ):
         return None
     layer.forward = _cls_only_forward.__get__(layer)  # an instance attribute: the state dict is untouched
     return layer
+
+
+@contextmanager
+def cls_only_last_layer(model: nn.Module) -> Iterator[None]:
+    """Within the block, the model's last layer computes the [CLS] row alone (a no-op for models whose head reads
+    more, and while training's speed-ups have patched it already): evaluation and prediction on the CPU."""
+    layer = _last_layer_for_cls(model)
+    try:
+        yield
+    finally:
+        if layer is not None:
+            del layer.forward
 
 
 # --------------------------------------------------------------------------------------------------- entry

@@ -11,6 +11,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -111,6 +112,26 @@ def infer(
     from accelerate.utils import gather_object
 
     model.eval()
+    with _cpu_inference(model, accelerator, cfg):
+        local = _infer_batches(model, task, features, cfg, accelerator, pad_id, reporter, desc)
+    gathered = gather_object(local) if accelerator.num_processes > 1 else local
+    by_index: dict[int, Any] = {}
+    for index, output in gathered:
+        by_index.setdefault(index, output)
+    return [by_index[i] for i in range(len(features))]
+
+
+def _infer_batches(
+    model: ClueModel,
+    task: Task,
+    features: Features,
+    cfg: RunConfig,
+    accelerator: Accelerator,
+    pad_id: int,
+    reporter: Reporter,
+    desc: str,
+) -> list[tuple[int, Any]]:
+    """(feature index, compact output) for this process's share of `features`."""
     loader = accelerator.prepare(
         _loader(
             task,
@@ -129,11 +150,20 @@ def infer(
         local.extend(zip(batch["index"].tolist(), outputs, strict=True))
         reporter.advance(task_id)
     reporter.stop(task_id)
-    gathered = gather_object(local) if accelerator.num_processes > 1 else local
-    by_index: dict[int, Any] = {}
-    for index, output in gathered:
-        by_index.setdefault(index, output)
-    return [by_index[i] for i in range(len(features))]
+    return local
+
+
+@contextmanager
+def _cpu_inference(model: torch.nn.Module, accelerator: Accelerator, cfg: RunConfig) -> Iterator[None]:
+    """On the CPU (with `train.cpu_speedups`), a classification or multiple-choice model's last layer computes
+    only the [CLS] row its head reads: the same logits for less work (cpu_training)."""
+    if not cfg.train.cpu_speedups or accelerator.device.type != "cpu":
+        yield
+        return
+    from clue_runner import cpu_training
+
+    with cpu_training.cls_only_last_layer(accelerator.unwrap_model(model)):
+        yield
 
 
 def evaluate(

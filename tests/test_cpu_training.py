@@ -1,7 +1,7 @@
 """cpu_training: the cheap dropout has torch's distribution and follows torch's seed; the row-sparse embedding
-gradient trains exactly like the dense one; the [CLS]-only last layer gives the same loss and gradients; a run
-with the speed-ups equals one without them when nothing is random (dropout 0), with gradient accumulation too;
-`undo` leaves the model as it was."""
+gradient trains exactly like the dense one; the [CLS]-only last layer gives the same loss, gradients and
+evaluation logits; a run with the speed-ups equals one without them when nothing is random (dropout 0), with
+gradient accumulation too; `undo` leaves the model as it was."""
 
 from __future__ import annotations
 
@@ -155,8 +155,31 @@ def test_cls_only_last_layer_gives_the_same_loss_and_gradients(tiny_model: Path,
     for (name, a), b in zip(plain.named_parameters(), fast.parameters(), strict=True):
         assert a.grad is not None and b.grad is not None, name
         assert torch.allclose(a.grad, b.grad, atol=1e-6), name
-    with torch.no_grad():  # evaluation runs the whole last layer
-        assert torch.equal(plain.eval()(**batch).logits, fast.eval()(**batch).logits)
+    with torch.no_grad():  # evaluation computes the [CLS] row alone too
+        assert torch.allclose(plain.eval()(**batch).logits, fast.eval()(**batch).logits, atol=1e-6)
+
+
+def test_cls_only_last_layer_for_evaluation_gives_the_same_logits_and_is_undone(tiny_model: Path) -> None:
+    plain, fast = _bert(tiny_model).eval(), _bert(tiny_model).eval()
+    fast.load_state_dict(plain.state_dict())
+    last = fast.bert.encoder.layer[-1]
+    batches = [_batch(seed) for seed in (1, 2)]
+    batches.append(
+        {"input_ids": batches[0]["input_ids"], "attention_mask": torch.ones(4, 9, dtype=torch.long)}
+    )
+    with torch.inference_mode(), cpu_training.cls_only_last_layer(fast):
+        assert "forward" in vars(last)
+        for batch in batches:  # padded and unpadded (where the attention mask may be None)
+            want, got = plain(**batch).logits, fast(**batch).logits
+            assert torch.allclose(want, got, atol=1e-6)
+        hidden = fast.bert(batches[0]["input_ids"], batches[0]["attention_mask"]).last_hidden_state
+        assert hidden.shape == (4, 1, 64)  # the work really is skipped
+    assert "forward" not in vars(last)
+    # Training's speed-ups patched it already: the block leaves their patch in place.
+    speedups = cpu_training.speed_up(fast)
+    with cpu_training.cls_only_last_layer(fast):
+        pass
+    assert "forward" in vars(last) and speedups.cls_layer is last
 
 
 def test_span_models_keep_their_whole_last_layer(tiny_model: Path) -> None:
@@ -186,10 +209,18 @@ def _losses(run: Path) -> list[float]:
 
 @pytest.mark.parametrize("accum", [1, 2])
 def test_a_run_with_speedups_equals_one_without_when_dropout_is_off(
-    tmp_path: Path, tiny_model: Path, task_data, accum: int
+    tmp_path: Path, tiny_model: Path, task_data, accum: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = task_data("tnews")
     results = {}
+    entered: list[str] = []
+    real = cpu_training.cls_only_last_layer
+
+    def spy(model: nn.Module):  # type: ignore[no-untyped-def]
+        entered.append(flag)
+        return real(model)
+
+    monkeypatch.setattr(cpu_training, "cls_only_last_layer", spy)
     for flag in ("true", "false"):
         outcome = run_task(
             "tnews",
@@ -210,3 +241,4 @@ def test_a_run_with_speedups_equals_one_without_when_dropout_is_off(
         results[flag] = outcome.results
     assert _losses(tmp_path / "true") == pytest.approx(_losses(tmp_path / "false"), abs=1e-5)
     assert results["true"]["metrics"]["dev"] == pytest.approx(results["false"]["metrics"]["dev"], abs=1e-6)
+    assert set(entered) == {"true"}  # dev evaluation took the [CLS]-only path with the speed-ups only
