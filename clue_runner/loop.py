@@ -112,26 +112,6 @@ def infer(
     from accelerate.utils import gather_object
 
     model.eval()
-    with _cpu_inference(model, accelerator, cfg):
-        local = _infer_batches(model, task, features, cfg, accelerator, pad_id, reporter, desc)
-    gathered = gather_object(local) if accelerator.num_processes > 1 else local
-    by_index: dict[int, Any] = {}
-    for index, output in gathered:
-        by_index.setdefault(index, output)
-    return [by_index[i] for i in range(len(features))]
-
-
-def _infer_batches(
-    model: ClueModel,
-    task: Task,
-    features: Features,
-    cfg: RunConfig,
-    accelerator: Accelerator,
-    pad_id: int,
-    reporter: Reporter,
-    desc: str,
-) -> list[tuple[int, Any]]:
-    """(feature index, compact output) for this process's share of `features`."""
     loader = accelerator.prepare(
         _loader(
             task,
@@ -144,13 +124,18 @@ def _infer_batches(
     )
     local: list[tuple[int, Any]] = []
     task_id = reporter.start(desc, total=len(loader))
-    for batch in loader:
-        logits = model(batch)  # prepare() already runs forward under the mixed-precision autocast
-        outputs = reduce_outputs(task.head, logits, batch, cfg)
-        local.extend(zip(batch["index"].tolist(), outputs, strict=True))
-        reporter.advance(task_id)
+    with _cpu_inference(model, accelerator, cfg):
+        for batch in loader:
+            logits = model(batch)  # prepare() already runs forward under the mixed-precision autocast
+            outputs = reduce_outputs(task.head, logits, batch, cfg)
+            local.extend(zip(batch["index"].tolist(), outputs, strict=True))
+            reporter.advance(task_id)
     reporter.stop(task_id)
-    return local
+    gathered = gather_object(local) if accelerator.num_processes > 1 else local
+    by_index: dict[int, Any] = {}
+    for index, output in gathered:
+        by_index.setdefault(index, output)
+    return [by_index[i] for i in range(len(features))]
 
 
 @contextmanager
