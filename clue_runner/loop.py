@@ -357,6 +357,7 @@ def train(
     )
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
     speedups = _cpu_speedups(model, accelerator, cfg)
+    clip_grad_norm_ = speedups.clip_grad_norm_ if speedups is not None else accelerator.clip_grad_norm_
     steps_per_epoch = max(1, math.ceil(len(loader) / cfg.train.grad_accum))
     total = cfg.train.max_steps or steps_per_epoch * cfg.train.epochs
     scheduler = _linear_schedule(
@@ -444,10 +445,7 @@ def train(
                     loss = loss_fn(task.head, logits, batch)
                     accelerator.backward(loss)
                     if accelerator.sync_gradients and cfg.train.max_grad_norm > 0:
-                        clip = (
-                            speedups.clip_grad_norm_ if speedups is not None else accelerator.clip_grad_norm_
-                        )
-                        clip(model.parameters(), cfg.train.max_grad_norm)
+                        clip_grad_norm_(model.parameters(), cfg.train.max_grad_norm)
                     optimizer.step()
                     optimizer.zero_grad(set_to_none=True)
                     if speedups is not None and accelerator.sync_gradients:
