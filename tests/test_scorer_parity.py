@@ -36,6 +36,28 @@ def test_cmrc2018_unanswered_questions_count_as_wrong(tmp_path: Path, clue_cli: 
     assert strict.returncode == 2 and "have no answer" in strict.stderr
 
 
+def test_cmrc2018_unanswered_question_scores_zero_even_against_punctuation(
+    tmp_path: Path, clue_cli: Any
+) -> None:
+    """A gold answer of punctuation alone normalises to "": an unanswered question must still score 0, not match
+    an empty answer (the official evaluator skips it)."""
+    context = "甲－－乙丙"
+    qas = [
+        {"id": "D1_Q0", "question": "甲后面是什么？", "answers": [{"text": "－－", "answer_start": 1}]},
+        {"id": "D1_Q1", "question": "最后一个字？", "answers": [{"text": "丙", "answer_start": 4}]},
+    ]
+    doc = {"version": "v1.0", "data": [{"id": "D1", "title": "t", "paragraphs": [
+        {"id": "D1", "context": context, "qas": qas}]}]}  # fmt: skip
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "dev.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    pred = tmp_path / "cmrc2018_predict.json"
+    pred.write_text(json.dumps({"D1_Q1": "丙"}, ensure_ascii=False), encoding="utf-8")
+    done = clue_cli("evaluate", "cmrc2018", str(pred), "--data-dir", str(data), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"average": 50.0, "em": 50.0, "f1": 50.0}
+
+
 def test_cluener_macro_f1_does_not_need_valid_spans(tmp_path: Path, clue_cli: Any) -> None:
     """The leaderboard scorer compares entity strings per type; a span that is off only costs the span F1."""
     records = [

@@ -191,8 +191,8 @@ def _labelled(examples: Sequence[QAExample]) -> None:
             raise ClueError(f"{ex.source}: question has no gold answer (this needs a labelled split)")
 
 
-def score(predictions: Sequence[str], examples: Sequence[QAExample]) -> dict[str, float]:
-    """Official CMRC 2018 EM, F1 and their average against all gold answers."""
+def score(predictions: Sequence[str | None], examples: Sequence[QAExample]) -> dict[str, float]:
+    """Official CMRC 2018 EM, F1 and their average against all gold answers; None = unanswered, 0 for both."""
     _labelled(examples)
     return cmrc_scores(predictions, [ex.answers for ex in examples])
 
@@ -203,9 +203,10 @@ def render(predictions: Sequence[str], examples: Sequence[QAExample]) -> str:
     return json.dumps(answers, ensure_ascii=False, indent=4) + "\n"
 
 
-def parse(path: Path, examples: Sequence[QAExample]) -> list[str]:
-    """Read a cmrc2018_predict.json back. Every question needs a string answer; ids not in `examples` are
-    ignored, as the official evaluator ignores them (a warning says how many)."""
+def parse(path: Path, examples: Sequence[QAExample]) -> list[str | None]:
+    """Read a cmrc2018_predict.json back. Every question needs a string answer (None for one without, while
+    scoring like the official evaluator); ids not in `examples` are ignored, as the official evaluator ignores them
+    (a warning says how many)."""
     doc = read_json(path, unique_keys=False)
     if not isinstance(doc, dict):
         raise DataError(path, "expected one JSON object {question id: answer text}")
@@ -217,8 +218,9 @@ def parse(path: Path, examples: Sequence[QAExample]) -> list[str]:
     extra = len(set(doc) - {ex.qid for ex in examples})
     if extra:
         log.warning("%s: %d answers for question ids not in the split were ignored", path, extra)
-    # An unanswered question scores 0 EM and 0 F1 (cmrc2018_evaluate.py counts it in the total).
-    return [doc.get(ex.qid, "") for ex in examples]
+    # An unanswered question scores 0 EM and 0 F1 (cmrc2018_evaluate.py counts it in the total). Not "": a gold
+    # answer made only of punctuation normalises to "" and would match an empty answer.
+    return [doc.get(ex.qid) for ex in examples]
 
 
 def subset(
