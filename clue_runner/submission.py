@@ -3,9 +3,9 @@
 A file is matched to its task and test version by name (every registered task's `submissions`), then checked
 against that test split's records: JSON shape (the task's `submission_format`: one object per line, or one JSON
 object keyed by record), the task's own `parse` (ids, labels, answers), one record per test record, no duplicate
-or unknown ids, and the task's own further rules (`submission_check`, e.g. CHID indices distinct within a record,
-C3 labels within the question's choices). Problems are collected per file so that one run reports everything
-wrong with a submission, not only the first thing.
+or unknown ids, and the task's own further rules (`submission_check`, e.g. C3 labels within the question's
+choices; CHID blanks of one record sharing a candidate are a note, which does not fail the file). Problems are
+collected per file so that one run reports everything wrong with a submission, not only the first thing.
 
 The zip is flat (files at the root, docs/clue.md §2.4: a zip with a folder scored 0 on a sibling board) and written to a
 temp file beside the target, then renamed, so an interrupted `clue submit` never leaves a half-written zip.
@@ -29,6 +29,7 @@ from typing import Any
 from clue_runner.data import data_root, text_lines
 from clue_runner.errors import ClueError, DataError, did_you_mean, listed
 from clue_runner.registry import TASKS, get_task
+from clue_runner.tasks.base import Note
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: the same files give a byte-identical zip
 
@@ -44,6 +45,7 @@ class FileCheck:
     split: str | None = None
     records: int | None = None
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # accepted by the leaderboard, but worth a look
     source: str = ""  # where it came from (a run folder for `clue submit`)
 
     @property
@@ -226,7 +228,8 @@ def check_file(path: Path, name: str, data_dir: Path | None) -> FileCheck:
             canonical = task.render(predictions, examples)
             check.problems += _record_problems(text, canonical, document)
         if task.submission_check is not None:
-            check.problems += task.submission_check(path, examples, predictions)
+            for finding in task.submission_check(path, examples, predictions):
+                (check.notes if isinstance(finding, Note) else check.problems).append(finding)
     if document:
         doc, _ = _pairs_with_duplicates(text)
         check.records = len(doc)

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from clue_runner.cli import app
 from clue_runner.registry import get_task
 from clue_runner.submission import leaderboard_names, validate, write_zip
+from clue_runner.tasks.base import Note
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Both shapes (JSON lines / one object), tasks with two test versions, every head kind.
@@ -223,8 +224,6 @@ BROKEN: dict[str, tuple[Callable[[Path], object], str, str]] = {
         "have no answer",
     ),
     "not utf-8": (_gbk, "cluener_predict.json", "not UTF-8"),
-    # Record 1 of the CHID fixture holds blanks 201 and 202: the same idiom cannot fill both.
-    "chid shared candidate": (_chid_edit("#idiom000202#", 0), "chid11_predict.json", "share a candidate"),
     "chid index out of range": (
         _chid_edit("#idiom000203#", 10),
         "chid11_predict.json",
@@ -275,7 +274,22 @@ def test_folder_with_subfolder_and_missing_test_data(good: Path, data_root: Path
     assert [f.name for f in result.files if not f.ok] == ["cluener_predict.json"]
 
 
-def test_chid_indices_in_range_and_distinct(tmp_path: Path) -> None:
+def test_chid_shared_candidate_is_a_note_not_a_failure(good: Path, data_root: Path) -> None:
+    """Record 1 of the CHID fixture holds blanks 201 and 202: one idiom cannot rightly fill both, but the
+    leaderboard scores such a file, and `task.assignment: independent` writes them, so `clue validate` (and
+    `clue submit`) accept it and say so."""
+    doc = json.loads((good / "chid11_predict.json").read_text(encoding="utf-8"))
+    _chid_edit("#idiom000202#", doc["#idiom000201#"])(good)
+    result = validate(good, data_root)
+    assert result.ok, result.all_problems()
+    (chid,) = [f for f in result.files if f.name == "chid11_predict.json"]
+    assert len(chid.notes) == 1 and "#idiom000201# and #idiom000202#" in chid.notes[0]
+    done = CliRunner().invoke(app, ["validate", str(good), "--data-root", str(data_root)])
+    assert done.exit_code == 0, done.output
+    assert "share a candidate" in " ".join(done.stdout.split())
+
+
+def test_chid_indices_in_range_and_shared_candidates_noted(tmp_path: Path) -> None:
     test = tmp_path / "test1.1.json"
     records = [
         {
@@ -298,6 +312,7 @@ def test_chid_indices_in_range_and_distinct(tmp_path: Path) -> None:
     assert problems(good) == []  # the same index in different records is fine
     shared = problems({**good, "#idiom000003#": 1})
     assert len(shared) == 1 and "#idiom000002# and #idiom000003#" in shared[0]
+    assert isinstance(shared[0], Note)  # shown, not failing: the leaderboard scores such a file
     out = problems({**good, "#idiom000004#": 10, "#idiom000001#": "0"})
     assert len(out) == 1 and "2 blanks" in out[0] and "#idiom000004#=10" in out[0]
 

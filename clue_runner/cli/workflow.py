@@ -325,6 +325,8 @@ def _print_validation(validation: Validation, title: str, show_source: bool = Fa
         table.add_column(name, justify="right" if name == "records" else "left", overflow="fold")
     for f in validation.files:
         verdict = styled("ok", "green") if f.ok else styled("; ".join(f.problems), "red")
+        if f.notes:
+            verdict = Text.assemble(verdict, styled(" (note: " + "; ".join(f.notes) + ")", "yellow"))
         row: list[str | Text] = [
             f.name,
             f.task or "?",

@@ -88,8 +88,15 @@ Renderer = Callable[[Sequence[Prediction], Sequence[Example]], str]
 Parser = Callable[[Path, Sequence[Example]], list[Prediction]]
 Gold = Callable[[Sequence[Example]], list[Prediction]]
 Checker = Callable[[Path, str], list["DataError"]]
-# (leaderboard file, test examples, its parsed predictions or None when it did not parse) -> problems
+# (leaderboard file, test examples, its parsed predictions or None when it did not parse) -> problems and notes
 SubmissionChecker = Callable[[Path, Sequence[Example], "Sequence[Prediction] | None"], list[str]]
+
+
+class Note(str):
+    """A submission check's finding that does not fail validation: the leaderboard accepts and scores the file,
+    but something in it is worth a look (shown beside the verdict)."""
+
+
 # (split, source files, destination files, records wanted, rng, stratify by label) -> records kept
 Subsetter = Callable[[str, Sequence[Path], Sequence[Path], int, "random.Random", bool], int]
 RecordCounter = Callable[[Path], "int | None"]
@@ -147,7 +154,7 @@ class Task:
         submission_format: the leaderboard file's shape: "lines" (one JSON object per line, one line per test
             record) or "document" (one JSON object keyed by record id, as CMRC2018 and CHID).
         submission_check: rules of a leaderboard file beyond what `parse` checks (`clue validate`), e.g. C3
-            labels within the question's own choices; None = none.
+            labels within the question's own choices; None = none. A returned `Note` is shown without failing.
         subset: how `clue subset` takes `n` records of a split; None = JSON lines copied verbatim (stratified by
             `label` for classification train/dev).
         count: records in one of the task's files for `clue data`; None = its non-blank lines.

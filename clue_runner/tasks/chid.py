@@ -27,7 +27,7 @@ from clue_runner.errors import ClueError, DataError, listed, tolerate_missing
 from clue_runner.metrics import accuracy
 from clue_runner.subset import choose, dump_json, join_lines, read_lines
 from clue_runner.tasks import _choice as K
-from clue_runner.tasks.base import Features, Task, gold_labels
+from clue_runner.tasks.base import Features, Note, Task, gold_labels
 
 log = logging.getLogger("clue_runner")
 
@@ -212,9 +212,10 @@ def parse(path: Path, examples: Sequence[Blank]) -> list[int]:
 
 
 def submission_check(path: Path, examples: Sequence[Blank], predictions: Sequence[int] | None) -> list[str]:
-    """`clue validate`: every blank's value an int index into its record's candidates, distinct within the
-    record. A record's blanks share one candidate list and each candidate fills at most one blank, so a file that
-    gives two blanks of one record the same idiom is certainly partly wrong."""
+    """`clue validate`: every blank's value an int index into its record's candidates. A record's blanks share
+    one candidate list and each candidate fills at most one blank, so two blanks of one record given the same
+    idiom means one of them is wrong; the leaderboard still scores such a file (and `task.assignment:
+    independent` writes them), so that is a note, not a problem."""
     try:
         doc = read_json(path, unique_keys=False)
     except DataError:
@@ -241,7 +242,12 @@ def submission_check(path: Path, examples: Sequence[Blank], predictions: Sequenc
             f"{len(out_of_range)} blanks with a value that is not a candidate index 0..9: {listed(out_of_range)}"
         )
     if shared:
-        problems.append(f"{len(shared)} pairs of blanks in one record share a candidate: {listed(shared)}")
+        problems.append(
+            Note(
+                f"{len(shared)} pairs of blanks in one record share a candidate, so one of each pair is wrong: "
+                f"{listed(shared)}"
+            )
+        )
     return problems
 
 
