@@ -88,6 +88,7 @@ RUN_ARTEFACTS = (
     "checkpoints",
     ".best.tmp",
     ".best.old",
+    "tensorboard",  # `--report-to tensorboard`: a new run's events must not be mixed with the old one's
 )
 
 
@@ -595,6 +596,8 @@ def resume_run(
     cfg = inputs.cfg
     tokenizer = load_tokenizer(cfg.model)
     accelerator = make_accelerator(cfg)
+    if checkpoint.latest(run) is not None:
+        _check_same_setup(run, results, accelerator)
     run, lock = _claim_run_dir(accelerator, run, clear=False)
     latest = checkpoint.latest(run)
     step = int(latest.name.split("-")[-1]) if latest else 0
@@ -605,7 +608,9 @@ def resume_run(
                      results, progress, t_start, lock, bool(results.get("log_samples")))  # fmt: skip
     ctx.write_results()
     if ctx.main:
-        _truncate_metrics(run / "metrics.jsonl", step)
+        _truncate_metrics(
+            run / "metrics.jsonl", step, evaluated=latest is not None and _evaluated_at(latest, step)
+        )
     if latest is None:
         log.warning("%s: no checkpoint yet: training again from step 0", run)
     return _execute(ctx, resume_from=latest)
@@ -627,8 +632,39 @@ def _check_same_data(run: Path, results: dict[str, Any], spec: Task, folder: Pat
             )
 
 
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop the metrics.jsonl lines logged after the checkpoint: the resumed run logs those steps again."""
+def _check_same_setup(run: Path, results: dict[str, Any], accelerator: Accelerator) -> None:
+    """A checkpoint continues only the setup that wrote it: its place in the epoch counts one process count's
+    batches and its RNG states are per process (another count silently trains on other batches), and the
+    optimizer's moments and the loss curve belong to one precision."""
+    trained = (results.get("batch") or {}).get("world_size")
+    if trained is not None and trained != accelerator.num_processes:
+        raise ClueError(
+            f"cannot resume {run}: it trained on {trained} process(es) and this launch has "
+            f"{accelerator.num_processes}; resume it the way it was launched (e.g. `accelerate launch "
+            f"--num_processes {trained} -m clue_runner resume {run}`), or start a new run"
+        )
+    precision = (results.get("environment") or {}).get("precision")
+    if precision is not None and precision != accelerator.mixed_precision:
+        raise ClueError(
+            f"cannot resume {run}: it trained in precision {precision!r} and would continue in "
+            f"{accelerator.mixed_precision!r} here (another device?); resume it where it ran, or start a new run"
+        )
+
+
+def _evaluated_at(latest: Path, step: int) -> bool:
+    """Does the checkpoint record the dev evaluation of its own step? (One saved just before that evaluation
+    does not: the resumed run evaluates again.)"""
+    import json
+
+    from clue_runner import checkpoint
+
+    state = json.loads((latest / checkpoint.STATE_FILE).read_text(encoding="utf-8"))
+    return bool(state.get("last_eval_step") == step)
+
+
+def _truncate_metrics(path: Path, step: int, evaluated: bool) -> None:
+    """Drop the metrics.jsonl lines logged after the checkpoint, and its own step's dev line when the checkpoint
+    was saved before that evaluation (`evaluated` false): the resumed run logs them again."""
     import json
 
     if not path.is_file():
@@ -639,7 +675,10 @@ def _truncate_metrics(path: Path, step: int) -> None:
             record = json.loads(line)
         except json.JSONDecodeError:
             continue  # a line torn by the kill
-        if isinstance(record, dict) and int(record.get("step", 0)) <= step:
+        if not isinstance(record, dict):
+            continue
+        at = int(record.get("step", 0))
+        if at < step or (at == step and (evaluated or "dev" not in record)):
             kept.append(line + "\n")
     atomic_write_text(path, "".join(kept))
 

@@ -310,9 +310,12 @@ def test_overwrite_replaces_only_an_earlier_run(tmp_path: Path, tiny_model: Path
     assert clue(*args, "-o", str(run)).returncode == 0
     (run / "notes.txt").write_text("mine too")
     (run / "submission" / "tnews11_predict.json").write_text("stale")
+    (run / "tensorboard").mkdir()  # as `--report-to tensorboard` leaves it: the new run's events alone count
+    (run / "tensorboard" / "events.out.tfevents.1").write_bytes(b"old run")
     assert clue(*args, "-o", str(run), "--overwrite").returncode == 0
     assert (run / "notes.txt").read_text() == "mine too"
     assert (run / "submission" / "tnews11_predict.json").read_text() != "stale"
+    assert not (run / "tensorboard").exists()
 
 
 def test_overwrite_never_clears_the_data_folder(tmp_path: Path, tiny_model: Path, task_data) -> None:

@@ -67,11 +67,8 @@ def _run(task: str, model: Path, data: Path, out: Path, sets: tuple[str, ...]) -
 def _fingerprint(run: Path) -> dict[str, Any]:
     """What must be identical between an uninterrupted and a resumed run."""
     results = json.loads((run / "results.json").read_text())
-    losses = [
-        (r["step"], r["loss"])
-        for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())
-        if "loss" in r
-    ]
+    metrics = (run / "metrics.jsonl").read_text().splitlines()
+    losses = [(r["step"], r["loss"]) for r in map(json.loads, metrics) if "loss" in r]
     return {
         "status": results["status"],
         "dev": results["metrics"]["dev"],
@@ -79,6 +76,7 @@ def _fingerprint(run: Path) -> dict[str, Any]:
         "best_step": results["best_step"],
         "steps": results["steps"],
         "losses": losses,
+        "dev_lines": [(r["step"], r["dev"]) for r in map(json.loads, metrics) if "dev" in r],
         "files": {p.name: p.read_bytes() for p in sorted((run / "submission").iterdir())},
         "weights": (run / "best" / "model.safetensors").read_bytes(),
     }
@@ -100,6 +98,9 @@ def tnews_reference(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) 
             7,
         ),  # mid-epoch checkpoint (step 6 of 4-step epochs): resume skips 2 batches
         (("train.save_every=3",), 4),  # before the epoch-end evaluation at step 4
+        # The step-4 checkpoint is saved before that step's epoch-end evaluation: the resumed run evaluates step 4
+        # again, and metrics.jsonl must not hold its dev line twice.
+        (("train.save_every=4",), 6),
         (
             ("train.save_every=5", "train.keep_checkpoints=2"),
             12,
@@ -316,6 +317,31 @@ def test_resume_refuses_changed_data(tmp_path: Path, tiny_model: Path, task_data
         handle.write("\n")
     with pytest.raises(ClueError, match=r"dev\.json changed since the run started"):
         resume_run(out, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("batch", "world_size", 2, r"trained on 2 process\(es\) and this launch has 1"),
+        ("environment", "precision", "bf16", r"trained in precision 'bf16' and would continue in 'no'"),
+    ],
+)
+def test_resume_refuses_another_process_count_or_precision(
+    tmp_path: Path, tiny_model: Path, task_data: Any, kill_at: Any, section: str, key: str, value: Any,
+    message: str,
+) -> None:  # fmt: skip
+    """The checkpoint's place in the epoch and its RNG states are per process, its optimizer moments per
+    precision: a run written by 2 processes (or in bf16 on a GPU) cannot go on as 1 process in fp32 here."""
+    out = tmp_path / "run"
+    kill_at(5)
+    with pytest.raises(Killed):
+        _run("tnews", tiny_model, task_data("tnews"), out, TNEWS_SETS)
+    results = json.loads((out / "results.json").read_text())
+    results[section][key] = value  # what the run's first launch recorded
+    (out / "results.json").write_text(json.dumps(results))
+    with pytest.raises(ClueError, match=message):
+        resume_run(out, progress=False)
+    assert checkpoint.latest(out) is not None  # nothing was touched
 
 
 def test_overwrite_takes_a_folder_killed_at_its_start(tmp_path: Path) -> None:
