@@ -108,6 +108,8 @@ def subset_split(task: Task, split: str, src_dir: Path, dst_dir: Path, n: int, r
     """Write a subset of one split's files from `src_dir` into `dst_dir`; returns the records kept."""
     srcs = task.split_paths(src_dir, split)
     dsts = task.split_paths(dst_dir, split)
+    for dst in dsts:  # a task file may keep its data in a subfolder (`files: {train: simreg/train.tsv}`)
+        dst.parent.mkdir(parents=True, exist_ok=True)
     stratify = split not in task.test_splits and task.head == "classify"
     return (task.subset or subset_jsonl)(split, srcs, dsts, n, rng, stratify)
 
@@ -145,7 +147,7 @@ def subset_task(
             if not path.is_file():
                 raise ClueError(f"{task.name}: {split} file missing: {path}")
     tests = [s for s in task.test_splits if task.has_split(src, s)]
-    if not tests:
+    if not tests and _test_names(task):  # a task file without a test file has nothing to look for
         raise ClueError(f"{task.name}: no test file in {src} (expected one of: {_test_names(task)})")
     others = [
         s
@@ -171,7 +173,9 @@ def subset_task(
             try:
                 task.read(staging, split)
             except DataError as exc:
-                raise DataError(dst / Path(exc.path).name, f"(subset) {exc.message}", exc.line) from None
+                where = Path(exc.path)
+                inside = where.relative_to(staging) if where.is_relative_to(staging) else Path(where.name)
+                raise DataError(dst / inside, f"(subset) {exc.message}", exc.line) from None
         check_destination(task, src, dst, overwrite, extras)  # again: the folder may have changed meanwhile
         _swap(staging, dst)
     finally:
@@ -223,9 +227,11 @@ def check_destination(task: Task, src: Path, dst: Path, overwrite: bool, extras:
         return
     if not overwrite:
         raise ClueError(f"{dst} exists and is not empty (use --overwrite to replace it)")
-    known = {name for files in task.splits.values() for name in files} | set(extras) | set(EXTRA_FILES)
+    split_files = {Path(name) for files in task.splits.values() for name in files}
+    subfolders = {path.parts[0] for path in split_files if len(path.parts) > 1}  # `files: {train: sub/x.tsv}`
+    known = {path.parts[0] for path in split_files} | set(extras) | set(EXTRA_FILES)
     for entry in entries:
-        if entry.is_symlink() or not entry.is_file():
+        if entry.is_symlink() or not (entry.is_file() or entry.name in subfolders):
             kind = "link" if entry.is_symlink() else "folder"
             raise ClueError(
                 f"not overwriting {dst}: it holds {entry.name!r}, a {kind}, so it does not look like a "
@@ -236,6 +242,17 @@ def check_destination(task: Task, src: Path, dst: Path, overwrite: bool, extras:
                 f"not overwriting {dst}: it holds {entry.name!r}, which is not a {task.name} data file "
                 "(move it away or choose another --out)"
             )
+    # A data subfolder goes with the rest: it may hold the task's files and nothing else.
+    inner_folders = {parent for path in split_files for parent in path.parents}
+    for folder in sorted(subfolders & {entry.name for entry in entries}):
+        for item in sorted((dst / folder).rglob("*")):
+            inside = item.relative_to(dst)
+            expected = inner_folders if item.is_dir() and not item.is_symlink() else split_files
+            if inside not in expected:
+                raise ClueError(
+                    f"not overwriting {dst}: it holds {inside.as_posix()!r}, which is not a {task.name} data "
+                    "file (move it away or choose another --out)"
+                )
 
 
 def _swap(staging: Path, dst: Path) -> None:

@@ -356,3 +356,31 @@ def test_subprocess_subset(task_data: Callable[[str], Path], tmp_path: Path) -> 
     )
     assert refused.returncode == 2 and "--data-dir" in refused.stderr
     assert sorted(p.name for p in src.iterdir()) == sorted(p.name for p in (FIXTURES / "tnews").iterdir())
+
+
+def test_task_file_with_a_data_subfolder_and_no_test_file(tmp_path: Path) -> None:
+    """The bundled example keeps its files in a subfolder (`files: {train: simreg/train.tsv}`), and a task file
+    need not name a test file: subset writes the subfolder, --overwrite replaces it (and refuses a stray file in
+    it), and check-data reads the result."""
+    runner = CliRunner()
+    example = REPO / "tasks" / "examples"
+    dst = tmp_path / "small"
+    args = ["subset", str(example / "simreg.yaml"), "-d", str(example), "-o", str(dst), "--train", "5"]
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert len((dst / "simreg" / "train.tsv").read_text(encoding="utf-8").splitlines()) == 5  # no header row
+    check = runner.invoke(app, ["check-data", str(example / "simreg.yaml"), "--data-dir", str(dst), "--json"])
+    assert check.exit_code == 0, check.output
+    assert runner.invoke(app, [*args, "--overwrite"]).exit_code == 0
+    (dst / "simreg" / "notes.txt").write_text("mine")
+    refused = runner.invoke(app, [*args, "--overwrite"])
+    assert refused.exit_code != 0 and "simreg/notes.txt" in str(refused.exception)
+    assert (dst / "simreg" / "notes.txt").read_text() == "mine"
+
+    task = tmp_path / "notest.yaml"
+    text = (example / "simreg.yaml").read_text(encoding="utf-8")
+    task.write_text(text.replace(", test: simreg/test.tsv}", "}").replace("name: simreg", "name: notest"))
+    assert "test:" not in task.read_text(encoding="utf-8")
+    done = runner.invoke(app, ["subset", str(task), "-d", str(example), "-o", str(tmp_path / "notest")])
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in (tmp_path / "notest" / "simreg").iterdir()) == ["dev.tsv", "train.tsv"]
