@@ -122,15 +122,25 @@ def _read_all(task: Task, data_dir: Path, split: str, report: Report) -> list[An
 def _scan_on(task: Task, data_dir: Path, split: str, first: DataError, report: Report) -> None:
     """Blank each bad line in a scratch copy of the split and read again, to list later bad lines too."""
     scratch = Path(tempfile.mkdtemp(prefix="clue-check-"))
+
+    def inside(path: str | Path) -> Path | None:
+        """Where a file of the split lies within its folder (a task file may use a subfolder), or None."""
+        for root in (scratch, data_dir):
+            if Path(path).is_relative_to(root):
+                return Path(path).relative_to(root)
+        return None
+
     try:
         for path in task.split_paths(data_dir, split):
-            shutil.copy2(path, scratch / path.name)
-        lines: dict[str, list[str]] = {}
+            copy = scratch / path.relative_to(data_dir)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, copy)
+        lines: dict[Path, list[str]] = {}
         exc: DataError | None = first
         count = 1
         while exc is not None and isinstance(exc.line, int) and count < MAX_PER_FILE:
-            name = Path(exc.path).name
-            if not task.record_lines(name) or not (scratch / name).is_file():
+            name = inside(exc.path)
+            if name is None or not task.record_lines(name.name) or not (scratch / name).is_file():
                 return
             if name not in lines:
                 # Bytes that are not UTF-8 are kept as they are (surrogateescape), so each bad line is reported
@@ -149,13 +159,16 @@ def _scan_on(task: Task, data_dir: Path, split: str, first: DataError, report: R
                 count += 1
                 if not Path(again.path).is_relative_to(scratch):
                     return
-                report.add(Problem(str(data_dir / Path(again.path).name), again.line, again.message), split)
+                report.add(
+                    Problem(str(data_dir / Path(again.path).relative_to(scratch)), again.line, again.message),
+                    split,
+                )
             except Exception:
                 return
         if exc is not None:
             report.add(
                 Problem(
-                    str(data_dir / Path(exc.path).name),
+                    str(data_dir / (inside(exc.path) or Path(exc.path).name)),
                     None,
                     f"more problems not listed (first {MAX_PER_FILE} shown)",
                 ),

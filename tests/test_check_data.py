@@ -173,6 +173,25 @@ def test_every_bad_line_is_listed_with_its_number(task_data: Callable[[str], Pat
     ]
 
 
+def test_bad_lines_in_a_data_subfolder_are_listed(tmp_path: Path) -> None:
+    """A task file may keep its data in a subfolder (`files: {dev: simreg/dev.tsv}`, the bundled example): each
+    bad line is listed there, not a "file not found" for the scratch copy."""
+    import shutil
+
+    from clue_runner.registry import resolve_task
+
+    example = REPO / "tasks" / "examples"
+    shutil.copytree(example / "simreg", tmp_path / "simreg")
+    dev = tmp_path / "simreg" / "dev.tsv"
+    rows = dev.read_text(encoding="utf-8").splitlines(keepends=True)
+    for line in (3, 7):
+        rows[line - 1] = rows[line - 1].replace("\t", " ", 1)  # one column short
+    dev.write_text("".join(rows), encoding="utf-8")
+    task, _ = resolve_task(str(example / "simreg.yaml"), tmp_path)
+    found = [str(p) for p in check_task(task, tmp_path).problems]
+    assert [p.split(": ")[0] for p in found] == [f"{dev}:3", f"{dev}:7"], found
+
+
 def test_problem_listing_is_capped(task_data: Callable[[str], Path]) -> None:
     folder = task_data("tnews")
     good = (folder / "train.json").read_text(encoding="utf-8").splitlines()[0]
