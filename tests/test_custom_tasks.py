@@ -196,6 +196,7 @@ BAD = {
         r"simreg.yaml:6: column 'sentence3' is not among columns",
     ),
     "wrong type": (_edit_yaml("sigmoid: true", "sigmoid: [1]"), r"simreg.yaml:8: sigmoid must be a bool"),
+    "text left empty": (_edit_yaml("text: [sentence1, sentence2]", "text:"), r"simreg.yaml:6: missing 'text'"),
     "duplicate key": (
         _edit_yaml("metric: pearson", "metric: pearson\nmetric: mse"),
         r"simreg.yaml:10: duplicate key 'metric'",

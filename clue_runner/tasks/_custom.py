@@ -127,8 +127,8 @@ def load_task_file(path: str | Path, reserved: Sequence[str] = ()) -> TaskFile:
             )
         return str(value)
 
-    for key in ("name", "head", "format", "label"):
-        if not tree[key]:
+    for key in ("name", "head", "format", "label", "text"):
+        if not tree[key]:  # absent, or a bare `key:` (null)
             raise fail(key, f"missing {key!r}")
     name = tree["name"]
     if not NAME.fullmatch(name):
