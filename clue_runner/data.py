@@ -7,7 +7,7 @@ import io
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -102,6 +102,14 @@ def _decoded_lines(handle: BinaryIO, path: Path) -> Iterator[str]:
         for piece in text_lines(text):
             number += 1
             yield piece
+
+
+def decoded_lines(path: Path) -> Generator[str, None, None]:
+    """The text lines of a UTF-8 file with their endings (a leading BOM dropped), each decoded on its own, so that
+    bytes that are not UTF-8 raise a DataError naming their own line (see `_decoded_lines`)."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(_decoded_lines(handle, path), start=1):
+            yield line[1:] if number == 1 and line.startswith(BOM) else line
 
 
 def _parsed(lines: Iterator[str], path: Path) -> Iterator[Line]:

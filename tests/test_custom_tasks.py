@@ -174,6 +174,17 @@ def _edit_data(name: str, line: int, text: str, task: str = "simreg") -> Any:
     return edit
 
 
+def _edit_bytes(name: str, line: int, prefix: bytes, task: str = "simreg") -> Any:
+    def edit(folder: Path) -> Path:
+        path = folder / task / name
+        lines = path.read_bytes().split(b"\n")
+        lines[line - 1] = prefix + lines[line - 1]
+        path.write_bytes(b"\n".join(lines))
+        return folder / f"{task}.yaml"
+
+    return edit
+
+
 BAD = {
     "unknown key": (
         _edit_yaml("head: regress", "haed: regress"),
@@ -196,7 +207,10 @@ BAD = {
         r"simreg.yaml:6: column 'sentence3' is not among columns",
     ),
     "wrong type": (_edit_yaml("sigmoid: true", "sigmoid: [1]"), r"simreg.yaml:8: sigmoid must be a bool"),
-    "text left empty": (_edit_yaml("text: [sentence1, sentence2]", "text:"), r"simreg.yaml:6: missing 'text'"),
+    "text left empty": (
+        _edit_yaml("text: [sentence1, sentence2]", "text:"),
+        r"simreg.yaml:6: missing 'text'",
+    ),
     "duplicate key": (
         _edit_yaml("metric: pearson", "metric: pearson\nmetric: mse"),
         r"simreg.yaml:10: duplicate key 'metric'",
@@ -209,6 +223,10 @@ BAD = {
     "non-numeric target": (
         _edit_data("dev.tsv", 2, "甲\t乙\tabc"),
         r"simreg/dev.tsv:2: 'score' must be a number, got 'abc'",
+    ),
+    "bad byte deep in a TSV": (  # reported at its own line, not where a text-mode read had decoded up to
+        _edit_bytes("train.tsv", 11, b"\xff"),
+        r"simreg/train.tsv:11: not UTF-8 text: byte 0xff",
     ),
     "label outside labels": (
         _edit_data("dev.csv", 3, "好,坏,similar", task="pairs"),

@@ -28,11 +28,12 @@ import math
 import random
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clue_runner.data import count_lines, field, iter_jsonl, label_field
+from clue_runner.data import count_lines, decoded_lines, field, iter_jsonl, label_field
 from clue_runner.errors import ClueError, DataError, did_you_mean, missing_predictions
 from clue_runner.metrics import accuracy, macro_f1, mse, pearson, spearman
 from clue_runner.tasks import _classify as C
@@ -209,12 +210,12 @@ def _table(spec: TaskFile, path: Path, required: Sequence[str]) -> Iterator[tupl
     tsv = spec.format == "tsv"
     names: list[str] | None = list(spec.columns) or None
     count = 0
-    number = 0
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        # TSV has no quoting (a quote mark is text); CSV quotes as Excel does.
-        reader = csv.reader(
-            handle, delimiter="\t" if tsv else ",", quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL
-        )
+    lines = decoded_lines(path)  # line by line: a byte that is not UTF-8 is reported at its own line
+    # TSV has no quoting (a quote mark is text); CSV quotes as Excel does.
+    reader = csv.reader(
+        lines, delimiter="\t" if tsv else ",", quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL
+    )
+    with closing(lines):
         try:
             for row in reader:
                 number = reader.line_num
@@ -236,10 +237,6 @@ def _table(spec: TaskFile, path: Path, required: Sequence[str]) -> Iterator[tupl
                     )
                 count += 1
                 yield number, dict(zip(names, row, strict=False))
-        except UnicodeDecodeError as exc:
-            raise DataError(
-                path, f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x})", number + 1
-            ) from None
         except csv.Error as exc:
             raise DataError(path, f"malformed {spec.format.upper()}: {exc}", reader.line_num) from None
     if count == 0:
