@@ -150,13 +150,21 @@ def _construct_mapping(
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _read_config_file(path: str | Path) -> str:
+    path = Path(path)
+    if not path.is_file():
+        raise ClueError(f"config file not found: {path}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ClueError(f"{path}: not UTF-8 text") from None
+
+
 def load_yaml(path: str | Path, text: str | None = None) -> dict[str, Any]:
     """Load one YAML mapping, refusing duplicate keys and non-mapping documents."""
     path = Path(path)
     if text is None:
-        if not path.is_file():
-            raise ClueError(f"config file not found: {path}")
-        text = path.read_text(encoding="utf-8")
+        text = _read_config_file(path)
     data = _parse_yaml(text, str(path))
     if data is None:
         return {}
@@ -401,7 +409,8 @@ def _merge_layers(
         _merge(tree, recipe.tree, f"recipe {recipe.recipe}", sources=sources)
         sources.update(recipe.sources)
     for path in config_files or []:
-        _merge(tree, load_yaml(path), str(path), sources=sources)
+        text = _read_config_file(path)
+        _merge(tree, load_yaml(path, text), str(path), lines=key_lines(text), sources=sources)
     for assignment in sets or []:
         keys, value = parse_set(assignment)
         _merge(tree, _nest(keys, value), f"--set {assignment}", sources=sources)

@@ -81,6 +81,21 @@ def test_unknown_key_suggests() -> None:
         config.load("tnews", sets=["train.lrr=1"])
 
 
+def test_a_config_file_error_names_its_line(tmp_path: Path) -> None:
+    bad_key = tmp_path / "bad.yaml"
+    bad_key.write_text("train:\n  lr: 1.0e-3\n  batchsize: 4\n")
+    with pytest.raises(ClueError, match=r"bad\.yaml:3: unknown config key 'train\.batchsize'"):
+        config.load("tnews", [bad_key])
+    bad_type = tmp_path / "type.yaml"
+    bad_type.write_text("train:\n  lr: abc\n")
+    with pytest.raises(ClueError, match=r"type\.yaml:2: train\.lr must be a float"):
+        config.load("tnews", [bad_type])
+    not_utf8 = tmp_path / "gbk.yaml"
+    not_utf8.write_bytes("train:\n  lr: 1.0e-3 # 学习率\n".encode("gbk"))
+    with pytest.raises(ClueError, match=r"gbk\.yaml: not UTF-8 text"):
+        config.load("tnews", [not_utf8])
+
+
 def test_type_mismatch_is_refused() -> None:
     with pytest.raises(ClueError, match="train.epochs must be a int"):
         config.load("tnews", sets=["train.epochs=three"])
