@@ -147,6 +147,20 @@ def test_evaluate_a_prediction_file(tmp_path: Path) -> None:
     assert metrics["pearson"] == pytest.approx(100.0) and metrics["mse"] == pytest.approx(0.0)
 
 
+def test_evaluate_refuses_a_regression_file_with_missing_records(tmp_path: Path, clue_cli: Any) -> None:
+    """A regression target has no "wrong" value to count a missing prediction as: one clear error, without a
+    warning before it that they count as wrong."""
+    pred = tmp_path / "pred.jsonl"
+    dev = resolve_task(str(CUSTOM / "simreg.yaml"))[0].read(CUSTOM, "dev")
+    pred.write_text("".join(json.dumps({"id": ex.index, "label": ex.label}) + "\n" for ex in dev[1:]))
+    done = clue_cli(
+        "evaluate", str(CUSTOM / "simreg.yaml"), str(pred), "--data-dir", str(CUSTOM), "--split", "dev"
+    )
+    assert done.returncode == 2
+    assert f"1 of {len(dev)} records have no prediction" in " ".join(done.stderr.split())
+    assert "count as wrong" not in done.stderr and "WARNING" not in done.stderr
+
+
 # ------------------------------------------------------------------------------------------------ bad task files
 
 GOOD = (CUSTOM / "simreg.yaml").read_text(encoding="utf-8")

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clue_runner.data import count_lines, decoded_lines, field, iter_jsonl, label_field
-from clue_runner.errors import ClueError, DataError, did_you_mean, missing_predictions
+from clue_runner.errors import ClueError, DataError, did_you_mean, official_scoring
 from clue_runner.metrics import accuracy, macro_f1, mse, pearson, spearman
 from clue_runner.tasks import _classify as C
 from clue_runner.tasks.base import Features, Task, gold_labels
@@ -368,12 +368,12 @@ def build_task(spec: TaskFile, data_dir: Path | None) -> Task:
         return number(field(record, "label", (int, float, str), path, line), "label", path, line)
 
     def parse(path: Path, examples: Sequence[C.TextExample]) -> list[Any]:
-        predictions = C.parse_jsonl(path, examples, labels, read_label=read_target if regress else None)
-        # `clue evaluate` scores an unanswered record as wrong; a regression target has no "wrong" value.
-        missing = [ex.index for ex, p in zip(examples, predictions, strict=True) if regress and p == ""]
-        if missing:
-            raise missing_predictions(path, missing, len(examples))
-        return predictions
+        if not regress:
+            return C.parse_jsonl(path, examples, labels)
+        # `clue evaluate` scores an unanswered record as wrong; a regression target has no "wrong" value, so a
+        # missing prediction is an error here, as under --strict (and not first a warning that it counts wrong).
+        with official_scoring(strict=True):
+            return C.parse_jsonl(path, examples, labels, read_label=read_target)
 
     metrics = (spec.metric, *(m for m in METRICS[spec.head] if m != spec.metric))
     splits = {split: (name,) for split, name in spec.files.items()}
