@@ -142,9 +142,17 @@ def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _setting(results: dict[str, Any]) -> dict[str, Any]:
-    """The run's configuration as flat dotted keys, without the seed and the keys that cannot move a score."""
+    """The run's configuration as flat dotted keys, without the seed and the keys that cannot move a score, plus
+    how it was launched: the process count (4 processes train with 4x the global batch of 1) and the precision
+    `train.precision: auto` resolved to (bf16 on a GPU, fp32 on a CPU)."""
     flat = _flat(results.get("config") or {})
-    return {k: v for k, v in flat.items() if k not in NOT_A_SETTING}
+    setting = {k: v for k, v in flat.items() if k not in NOT_A_SETTING}
+    launch = {
+        "launch.processes": (results.get("batch") or {}).get("world_size"),
+        "launch.precision": (results.get("environment") or {}).get("precision"),
+    }
+    setting.update({k: v for k, v in launch.items() if v is not None})
+    return setting
 
 
 def _group_key(setting: dict[str, Any]) -> str:

@@ -144,6 +144,42 @@ def test_runs_with_different_configs_are_never_pooled(tmp_path: Path) -> None:
     assert [(r[1], r[header.index("n")]) for r in body[:-1]] == [("lr=5e-05", "1"), ("lr=0.0001", "3")]
 
 
+def test_runs_launched_differently_are_never_pooled(tmp_path: Path) -> None:
+    """The same config.yaml on 1 and on 4 processes (4x the global batch), or resolved to bf16 on a GPU and fp32
+    on a CPU (`train.precision: auto`), is not the same training: separate groups, labelled by what differs."""
+
+    def launched(run: Path, processes: int, precision: str) -> None:
+        results = json.loads((run / "results.json").read_text(encoding="utf-8"))
+        results["batch"] = {
+            "per_device": 32,
+            "grad_accum": 1,
+            "world_size": processes,
+            "global": 32 * processes,
+        }
+        results["environment"] = {"precision": precision}
+        (run / "results.json").write_text(json.dumps(results), encoding="utf-8")
+
+    for folder, seed, score, processes, precision in (
+        ("a", 1, 50.0, 1, "bf16"),
+        ("a", 2, 52.0, 1, "bf16"),
+        ("b", 1, 56.0, 4, "bf16"),
+        ("c", 1, 40.0, 1, "no"),
+    ):
+        run = write_run(tmp_path / folder, "tnews", seed, {"accuracy": score}, config=_lr(1e-4))
+        launched(run, processes, precision)
+    summary = report.summarize(report.find_runs([tmp_path]))
+    groups = {
+        (g["overrides"]["launch.processes"], g["overrides"]["launch.precision"]): g for g in summary["groups"]
+    }
+    assert {k: (g["n"], g["mean"]) for k, g in groups.items()} == {
+        (1, "bf16"): (2, 51.0),
+        (4, "bf16"): (1, 56.0),
+        (1, "no"): (1, 40.0),
+    }
+    _, body = report.rows(summary, every_group=True)
+    assert "precision=bf16 processes=4" in [r[1] for r in body]
+
+
 def test_complete_when_every_leaderboard_task_is_present(tmp_path: Path) -> None:
     for i, task in enumerate(LEADERBOARD_TASKS):
         write_run(tmp_path, task, 1, {"accuracy": 50.0 + i})
