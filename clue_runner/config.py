@@ -396,10 +396,11 @@ def _merge_layers(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     tree = base_config()
     sources = dict.fromkeys(leaves(tree), "base")
-    if task is not None:
+    own_file = task_config(task) if task is not None else {}
+    if own_file:  # a task file of the user's (tasks/custom.md) has none: its settings are base's and the user's
         where = f"configs/tasks/{task}.yaml"
-        _merge(tree, {k: v for k, v in task_config(task).items() if k != "task"}, where, sources=sources)
-        own = task_config(task).get("task") or {}
+        _merge(tree, {k: v for k, v in own_file.items() if k != "task"}, where, sources=sources)
+        own = own_file.get("task") or {}
         if not isinstance(own, dict):
             raise ClueError(f"{where}: task must be a mapping")
         tree["task"] = copy.deepcopy(own)
