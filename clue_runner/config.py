@@ -397,7 +397,9 @@ def _merge_layers(
     tree = base_config()
     sources = dict.fromkeys(leaves(tree), "base")
     own_file = task_config(task) if task is not None else {}
-    if own_file:  # a task file of the user's (tasks/custom.md) has none: its settings are base's and the user's
+    if (
+        own_file
+    ):  # a task file of the user's (tasks/custom.md) has none: its settings are base's and the user's
         where = f"configs/tasks/{task}.yaml"
         _merge(tree, {k: v for k, v in own_file.items() if k != "task"}, where, sources=sources)
         own = own_file.get("task") or {}

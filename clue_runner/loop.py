@@ -512,6 +512,11 @@ def train(
             run_eval(state.step / steps_per_epoch)
             if checkpoints is not None and checkpoints.due(state.step, evaluated=True):
                 save_checkpoint()
+        # A stop asked for during the final evaluation is honoured here, before the test predictions (all processes
+        # agree, as at every step); the resumed run then only predicts.
+        asked = accelerator.gather(torch.tensor([float(should_stop())], device=accelerator.device))
+        if bool(asked.any()):
+            raise Interrupted(state.step, save_checkpoint())
     finally:
         if speedups is not None:
             speedups.undo()

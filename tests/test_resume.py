@@ -149,6 +149,31 @@ def checkpoint_step_before(kill: int, sets: tuple[str, ...]) -> int:
     return max((s for s in steps if s % every == 0), default=0)
 
 
+def test_a_stop_during_the_final_evaluation_is_honoured_and_resumes_to_the_same_end(
+    tmp_path: Path, tiny_model: Path, task_data: Any, monkeypatch: pytest.MonkeyPatch,
+    tnews_reference: dict[str, Any],
+) -> None:  # fmt: skip
+    """SIGTERM while the last step's evaluation runs: the run stops before predicting (status interrupted, a
+    checkpoint with that evaluation), and the resumed run only predicts, ending as the uninterrupted one."""
+    from clue_runner import stopping
+
+    calls = {"n": 0}
+
+    def requested(self: stopping.StopSignals) -> bool:
+        calls["n"] += 1
+        return calls["n"] == 13  # 12 optimizer steps ask once each; the 13th ask follows the final evaluation
+
+    out = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr(stopping.StopSignals, "requested", requested)
+        outcome = _run("tnews", tiny_model, task_data("tnews"), out, TNEWS_SETS)
+    assert outcome.status == "interrupted" and calls["n"] == 13
+    assert not (out / "submission").exists()
+    assert checkpoint.latest(out) is not None and checkpoint.latest(out).name.endswith("12")  # type: ignore[union-attr]
+    assert resume_run(out, progress=False).status == "completed"
+    assert _fingerprint(out) == tnews_reference
+
+
 def test_a_run_written_before_cpu_speedups_existed_resumes_as_it_started(
     tmp_path: Path, tiny_model: Path, task_data: Any, kill_at: Any
 ) -> None:
