@@ -85,15 +85,21 @@ def stratified(labels: Sequence[Any], n: int, rng: random.Random) -> list[int]:
 
 
 def subset_jsonl(
-    split: str, srcs: Sequence[Path], dsts: Sequence[Path], n: int, rng: random.Random, stratify: bool
+    split: str,
+    srcs: Sequence[Path],
+    dsts: Sequence[Path],
+    n: int,
+    rng: random.Random,
+    stratify: bool,
+    label: str = "label",
 ) -> int:
-    """The default subset: `n` lines of each file copied verbatim in file order, stratified by `label` when
-    asked and every record has one."""
+    """The default subset: `n` lines of each file copied verbatim in file order, stratified by the `label` field
+    when asked and every record has one."""
     kept = 0
     for src, dst in zip(srcs, dsts, strict=True):
         bom, lines = read_lines(src)
-        if stratify and all("label" in line.record for line in lines):
-            keep = stratified([str(line.record["label"]) for line in lines], n, rng)
+        if stratify and all(label in line.record for line in lines):
+            keep = stratified([str(line.record[label]) for line in lines], n, rng)
         else:
             keep = choose(n, len(lines), rng)
         dst.write_text(join_lines(bom, [lines[i] for i in keep]), encoding="utf-8")

@@ -384,3 +384,37 @@ def test_task_file_with_a_data_subfolder_and_no_test_file(tmp_path: Path) -> Non
     done = runner.invoke(app, ["subset", str(task), "-d", str(example), "-o", str(tmp_path / "notest")])
     assert done.exit_code == 0, done.output
     assert sorted(p.name for p in (tmp_path / "notest" / "simreg").iterdir()) == ["dev.tsv", "train.tsv"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "tsv"])
+def test_task_file_subsets_are_stratified_by_their_label_field(tmp_path: Path, fmt: str) -> None:
+    """A task file names its label field (`label: polarity`): train and dev subsets keep every label, as the
+    CLUE tasks' do, whatever the format."""
+    data = tmp_path / "data"
+    data.mkdir()
+    labels = ["common"] * 96 + ["rare1"] * 2 + ["rare2"] * 2
+    random.Random(1).shuffle(labels)
+    for split in ("train", "dev"):
+        rows = [(f"文本{i}", label) for i, label in enumerate(labels)]
+        if fmt == "jsonl":
+            text = "".join(json.dumps({"text": t, "polarity": y}, ensure_ascii=False) + "\n" for t, y in rows)
+        else:
+            sep = "," if fmt == "csv" else "\t"
+            text = f"text{sep}polarity\n" + "".join(f"{t}{sep}{y}\n" for t, y in rows)
+        (data / f"{split}.{fmt}").write_text(text, encoding="utf-8")
+    task = tmp_path / "mood.yaml"
+    task.write_text(
+        f"name: mood\nhead: classify\nformat: {fmt}\ntext: [text]\nlabel: polarity\n"
+        f"files: {{train: train.{fmt}, dev: dev.{fmt}}}\n",
+        encoding="utf-8",
+    )
+    done = CliRunner().invoke(
+        app,
+        ["subset", str(task), "-d", str(data), "-o", str(tmp_path / "small"), "--train", "10", "--dev", "10"],
+    )
+    assert done.exit_code == 0, done.output
+    for split in ("train", "dev"):
+        lines_kept = (tmp_path / "small" / f"{split}.{fmt}").read_text(encoding="utf-8").splitlines()
+        body = lines_kept if fmt == "jsonl" else lines_kept[1:]
+        assert len(body) == 10
+        assert {"rare1", "rare2"} <= {label for label in labels if any(label in line for line in body)}

@@ -30,6 +30,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -303,8 +304,25 @@ def _header(spec: TaskFile) -> bool:
 
 
 def subset_table(spec: TaskFile) -> Any:
-    """`clue subset` for tsv/csv: the header row (if any) and n records' lines copied verbatim."""
-    from clue_runner.subset import choose
+    """`clue subset` for tsv/csv: the header row (if any) and n records' lines copied verbatim, stratified by the
+    label column when asked (classify train/dev) and every line has it."""
+    from clue_runner.subset import choose, stratified
+
+    def labels_of(head: list[str], body: list[str]) -> list[str] | None:
+        tsv = spec.format == "tsv"  # read as `_table` reads them: TSV without quoting
+
+        def cells(line: str) -> list[str]:
+            reader = csv.reader(
+                [line], delimiter="\t" if tsv else ",", quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL
+            )
+            return next(reader, [])
+
+        names = [name.strip() for name in (list(spec.columns) or (cells(head[0]) if head else []))]
+        if spec.label not in names:
+            return None
+        column = names.index(spec.label)
+        rows = [cells(line) for line in body]
+        return [row[column] for row in rows] if all(len(row) > column for row in rows) else None
 
     def subset(
         split: str, srcs: Sequence[Path], dsts: Sequence[Path], n: int, rng: random.Random, stratify: bool
@@ -314,7 +332,9 @@ def subset_table(spec: TaskFile) -> Any:
             with src.open(encoding="utf-8", newline="") as handle:
                 lines = [line for line in handle if line.strip()]
             head, body = (lines[:1], lines[1:]) if _header(spec) else ([], lines)
-            chosen = [body[i] for i in choose(n, len(body), rng)]
+            labels = labels_of(head, body) if stratify else None
+            keep = stratified(labels, n, rng) if labels is not None else choose(n, len(body), rng)
+            chosen = [body[i] for i in keep]
             text = "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in [*head, *chosen])
             dst.write_text(text, encoding="utf-8")
             kept += len(chosen)
@@ -329,6 +349,8 @@ def subset_table(spec: TaskFile) -> Any:
 def build_task(spec: TaskFile, data_dir: Path | None) -> Task:
     """The Task a task file describes. A classify task without `labels` takes them from the train file in
     `data_dir`; with no data folder (`clue tasks`, `clue config`) its label set stays empty."""
+    from clue_runner.subset import subset_jsonl
+
     labels = spec.labels
     if spec.head == "classify" and not labels and data_dir is not None:
         labels = labels_seen(spec, data_dir)
@@ -395,7 +417,7 @@ def build_task(spec: TaskFile, data_dir: Path | None) -> Task:
         parse=parse,
         gold=gold_labels,
         description=spec.description,
-        subset=subset_table(spec) if spec.format != "jsonl" else None,
+        subset=subset_table(spec) if spec.format != "jsonl" else partial(subset_jsonl, label=spec.label),
         count=(lambda path: max(0, count_lines(path) - 1)) if _header(spec) else None,
         minimize=spec.metric == "mse",
         sigmoid=spec.sigmoid,
