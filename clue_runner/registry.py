@@ -93,14 +93,27 @@ def resolve_task(
 
 
 def task_files(folder: str | Path) -> list[Task]:
-    """The tasks of every task file (`*.yaml`, `*.yml`) in `folder`, by file name; a broken file is an error."""
+    """The tasks of every task file (`*.yaml`, `*.yml`) in `folder`, by file name; a broken task file is an
+    error, a YAML file without a `head` key (a `--config` file kept beside the task files) is skipped."""
+    import logging
+
+    from clue_runner import config
     from clue_runner.tasks._custom import SUFFIXES, build_task, load_task_file
 
     path = Path(folder).expanduser()
     if not path.is_dir():
         raise ClueError(f"--include: not a folder: {path}")
-    found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
-    return [build_task(load_task_file(p, reserved=list(TASKS)), None) for p in found]
+    tasks = []
+    for found in sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES):
+        try:
+            is_task = "head" in config.load_yaml(found)
+        except ClueError:
+            is_task = True  # unreadable: the task-file reader says why, naming the line
+        if not is_task:
+            logging.getLogger("clue_runner").warning("%s: no 'head' key, so not a task file; skipped", found)
+            continue
+        tasks.append(build_task(load_task_file(found, reserved=list(TASKS)), None))
+    return tasks
 
 
 def resolve_model(name: str) -> str:

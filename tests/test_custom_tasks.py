@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from clue_runner import config
+from clue_runner.errors import ClueError
 from clue_runner.metrics import macro_f1, mse, pearson, spearman
 from clue_runner.modeling import collate, loss_fn, reduce_outputs
 from clue_runner.registry import resolve_task, task_files
@@ -63,6 +64,23 @@ def test_task_shapes() -> None:
     assert pairs.labels == ("same", "different") and pairs.main_metric == "accuracy"
     assert pairs.read(CUSTOM, "train")[1].text_a.count(",") == 1  # a quoted CSV field keeps its comma
     assert [t.name for t in task_files(CUSTOM)] == ["pairs", "sentiment", "simreg"]
+
+
+def test_include_skips_a_config_file_beside_the_task_files(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A `--config` file kept beside the task files is not a task file: skipped with a warning; a task file with
+    an error is still one error naming its line."""
+    folder = _copy(tmp_path)
+    (folder / "quick.yaml").write_text("train:\n  lr: 1.0e-3\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="clue_runner"):
+        assert [t.name for t in task_files(folder)] == ["pairs", "sentiment", "simreg"]
+    assert "quick.yaml: no 'head' key, so not a task file; skipped" in caplog.text
+    (folder / "broken.yaml").write_text(
+        "name: broken\nhead: regres\nformat: jsonl\nlabel: y\ntext: [x]\n", encoding="utf-8"
+    )
+    with pytest.raises(ClueError, match=r"broken\.yaml:2: unknown head 'regres'"):
+        task_files(folder)
 
 
 def test_metrics() -> None:
