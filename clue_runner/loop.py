@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.utils.data import DataLoader, Sampler
 
+from clue_runner.metrics import shown
 from clue_runner.modeling import collate, loss_fn, pad_multiple_for, reduce_outputs
 from clue_runner.progress import Reporter
 
@@ -402,8 +403,12 @@ def train(
         state.history.append({"step": step, "epoch": round(epoch, 4), **metrics})
         if log_line:
             log_line({"step": step, "epoch": round(epoch, 4), "dev": metrics})
-        shown = task.metrics[:4]  # the headline metrics; CLUENER's per-type F1s stay in results/metrics.jsonl
-        reporter.note(f"step {step}: dev " + ", ".join(f"{k} {metrics[k]:.2f}" for k in shown), kind="dev")
+        headline = task.metrics[
+            :4
+        ]  # the headline metrics; CLUENER's per-type F1s stay in results/metrics.jsonl
+        reporter.note(
+            f"step {step}: dev " + ", ".join(f"{k} {shown(k, metrics[k])}" for k in headline), kind="dev"
+        )
         if task.better(metrics[task.main_metric], state.best_score):
             state.best_score = metrics[task.main_metric]
             state.best_metrics, state.best_step, state.evals_since_best = metrics, step, 0

@@ -25,6 +25,7 @@ from typing import Any
 
 from clue_runner.data import text_lines
 from clue_runner.errors import ClueError
+from clue_runner.metrics import shown
 from clue_runner.published import SOURCES, canonical_model, published, published_extra, source_models
 from clue_runner.registry import LEADERBOARD_TASKS, TASKS, get_task
 from clue_runner.results import read_results
@@ -117,8 +118,8 @@ def _mean_of(runs: Iterable[dict[str, Any]], *keys: str) -> float | None:
 def _model_of(runs: Sequence[dict[str, Any]]) -> tuple[str | None, str | None]:
     names = {(r.get("model") or {}).get("name") for r in runs}
     if len(names) > 1:
-        shown = ", ".join(sorted(str(n) for n in names))
-        raise ClueError(f"the runs use several models ({shown}); report each model's folders separately")
+        several = ", ".join(sorted(str(n) for n in names))
+        raise ClueError(f"the runs use several models ({several}); report each model's folders separately")
     if not runs:
         return None, None
     model = runs[0].get("model") or {}
@@ -310,7 +311,8 @@ def _others(entry: dict[str, Any]) -> str:
     for name, s in entry["metrics"].items():
         if name == entry["metric"] or s["mean"] is None:
             continue
-        parts.append(f"{name} {s['mean']:.2f}" + (f"±{s['std']:.2f}" if s["std"] is not None else ""))
+        spread = f"±{shown(name, s['std'])}" if s["std"] is not None else ""
+        parts.append(f"{name} {shown(name, s['mean'])}{spread}")
     return ", ".join(parts)
 
 
@@ -357,10 +359,10 @@ def rows(summary: dict[str, Any], every_group: bool = False) -> tuple[list[str],
             config,
             "yes" if e["in_clue_score"] else "no",
             e["metric"],
-            _f(e["mean"]),
-            _f(e["std"]),
-            _f(e["min"]),
-            _f(e["max"]),
+            *(
+                shown(e["metric"], e[k]) if isinstance(e[k], float) else _f(e[k])
+                for k in ("mean", "std", "min", "max")
+            ),
             str(e["n"]),
             _others(e),
             _f(e["steps"], 0),

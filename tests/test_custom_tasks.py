@@ -83,6 +83,26 @@ def test_include_skips_a_config_file_beside_the_task_files(
         task_files(folder)
 
 
+def test_an_mse_is_printed_with_significant_digits(tmp_path: Path) -> None:
+    """An mse on targets in [0, 1] is small: printed as 0.0042, not 0.00, in runs, evaluate and report."""
+    from clue_runner import report
+    from clue_runner.metrics import shown
+
+    assert (shown("mse", 0.0042137), shown("pearson", 93.456), shown("accuracy", 50.0, decimals=3)) == (
+        "0.004214",
+        "93.46",
+        "50.000",
+    )
+    for seed, error in ((1, 0.0042), (2, 0.0062)):
+        run = tmp_path / f"seed{seed}"
+        run.mkdir()
+        results = {"task": "simreg", "seed": seed, "status": "completed", "main_metric": "mse",
+                   "model": {"name": "m"}, "config": {"seed": seed}, "metrics": {"dev": {"mse": error, "pearson": 90.0}}}  # fmt: skip
+        (run / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    header, body = report.rows(report.summarize(report.find_runs([tmp_path])))
+    assert body[0][header.index("mean")] == "0.0052" and body[0][header.index("std")] == "0.0014"
+
+
 def test_metrics() -> None:
     assert pearson([1, 2, 3], [2, 4, 6.5]) > 99 and spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-100)
     assert pearson([1, 1, 1], [1, 2, 3]) == 0.0  # a flat prediction correlates with nothing

@@ -22,6 +22,7 @@ from clue_runner.cli.app import (
     fail,
     quiet_logging,
 )
+from clue_runner.metrics import shown
 
 if TYPE_CHECKING:
     from clue_runner.runner import RunOutcome
@@ -305,7 +306,7 @@ def _report_outcome(outcome: RunOutcome) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in res["metrics"]["dev"].items():
-        table.add_row(key + (" *" if key == res["main_metric"] else ""), f"{value:.2f}")
+        table.add_row(key + (" *" if key == res["main_metric"] else ""), shown(key, value))
     console.print(table)
     for name, count in res["submission_files"].items():
         console.print(f"leaderboard file: {outcome.run_dir / 'submission' / name} ({count} records)")
@@ -471,5 +472,5 @@ def evaluate_cmd(
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in metrics.items():
-        table.add_row(key, f"{value:.3f}")
+        table.add_row(key, shown(key, value, decimals=3))
     console.print(table)

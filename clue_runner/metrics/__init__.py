@@ -7,6 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 
+def shown(name: str, value: float, decimals: int = 2) -> str:
+    """A metric as printed: the percentages with `decimals` decimals; `mse`, in the target's own units, with 4
+    significant digits (an mse of 0.0042 on targets in [0, 1] is not "0.00")."""
+    return f"{value:.4g}" if name == "mse" else f"{value:.{decimals}f}"
+
+
 def accuracy(predictions: Sequence[Any], golds: Sequence[Any]) -> float:
     """Percentage of positions where prediction == gold; 0.0 for an empty split."""
     if len(predictions) != len(golds):
