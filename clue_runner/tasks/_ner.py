@@ -48,8 +48,9 @@ def parse_label(
 
     Every type must be known, every span a pair of ints inside the text with `text[s:e+1] == entity`;
     nested, crossing and repeated entities are kept. Raises DataError naming file:line otherwise. Without
-    `check_spans` the spans are kept as given (they then only miss in the span F1): the entity strings are
-    what the leaderboard scores.
+    `check_spans` (scoring as the official scorer, which compares each known type's entity strings only) the
+    spans are kept as given (they then only miss in the span F1), an entity with an empty span list still
+    counts, and a type the scorer does not know is ignored, as it ignores it.
     """
 
     def bad(message: str) -> DataError:
@@ -60,6 +61,8 @@ def parse_label(
     spans: list[tuple[str, int, int]] = []
     for kind, entities in value.items():
         if kind not in types:
+            if not check_spans:
+                continue
             raise bad(
                 f"unknown entity type {kind!r}{did_you_mean(kind, types)} (expected one of {', '.join(types)})"
             )
@@ -67,7 +70,7 @@ def parse_label(
             raise bad(f"label[{kind!r}] must be an object {{entity: [[start, end], ...]}}, got {entities!r}")
         for entity, pairs in entities.items():
             what = f"{kind} entity {entity!r}"
-            if not isinstance(pairs, list) or not pairs:
+            if not isinstance(pairs, list) or (check_spans and not pairs):
                 raise bad(f"{what}: expected a non-empty list of [start, end] pairs, got {pairs!r}")
             for pair in pairs:
                 if not (isinstance(pair, list) and len(pair) == 2 and all(_is_int(x) for x in pair)):
