@@ -151,6 +151,7 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 
 def _read_config_file(path: str | Path) -> str:
+    """The text of a YAML config file; a missing file or one that is not UTF-8 is a ClueError naming it."""
     path = Path(path)
     if not path.is_file():
         raise ClueError(f"config file not found: {path}")
@@ -397,9 +398,8 @@ def _merge_layers(
     tree = base_config()
     sources = dict.fromkeys(leaves(tree), "base")
     own_file = task_config(task) if task is not None else {}
-    if (
-        own_file
-    ):  # a task file of the user's (tasks/custom.md) has none: its settings are base's and the user's
+    # A task file of the user's (tasks/custom.md) has no configs/tasks/ file: its settings are base's and the user's.
+    if own_file:
         where = f"configs/tasks/{task}.yaml"
         _merge(tree, {k: v for k, v in own_file.items() if k != "task"}, where, sources=sources)
         own = own_file.get("task") or {}

@@ -403,12 +403,9 @@ def train(
         state.history.append({"step": step, "epoch": round(epoch, 4), **metrics})
         if log_line:
             log_line({"step": step, "epoch": round(epoch, 4), "dev": metrics})
-        headline = task.metrics[
-            :4
-        ]  # the headline metrics; CLUENER's per-type F1s stay in results/metrics.jsonl
-        reporter.note(
-            f"step {step}: dev " + ", ".join(f"{k} {shown(k, metrics[k])}" for k in headline), kind="dev"
-        )
+        # The headline metrics; CLUENER's per-type F1s stay in results/metrics.jsonl.
+        headline = ", ".join(f"{k} {shown(k, metrics[k])}" for k in task.metrics[:4])
+        reporter.note(f"step {step}: dev {headline}", kind="dev")
         if task.better(metrics[task.main_metric], state.best_score):
             state.best_score = metrics[task.main_metric]
             state.best_metrics, state.best_step, state.evals_since_best = metrics, step, 0
