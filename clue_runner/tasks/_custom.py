@@ -317,7 +317,9 @@ def subset_table(spec: TaskFile) -> Any:
             )
             return next(reader, [])
 
-        names = [name.strip() for name in (list(spec.columns) or (cells(head[0]) if head else []))]
+        names = [
+            name.strip().lstrip("\ufeff") for name in (list(spec.columns) or (cells(head[0]) if head else []))
+        ]
         if spec.label not in names:
             return None
         column = names.index(spec.label)
