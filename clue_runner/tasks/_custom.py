@@ -27,7 +27,7 @@ import hashlib
 import math
 import random
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
@@ -207,15 +207,19 @@ def records(spec: TaskFile, path: Path, required: Sequence[str]) -> Iterator[tup
     yield from _table(spec, path, required)
 
 
-def _table(spec: TaskFile, path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _rows(spec: TaskFile, lines: Iterable[str]) -> Any:
+    """A csv reader of the task file's format: TSV has no quoting (a quote mark is text); CSV quotes as Excel does."""
     tsv = spec.format == "tsv"
+    return csv.reader(
+        lines, delimiter="\t" if tsv else ",", quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL
+    )
+
+
+def _table(spec: TaskFile, path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     names: list[str] | None = list(spec.columns) or None
     count = 0
     lines = decoded_lines(path)  # line by line: a byte that is not UTF-8 is reported at its own line
-    # TSV has no quoting (a quote mark is text); CSV quotes as Excel does.
-    reader = csv.reader(
-        lines, delimiter="\t" if tsv else ",", quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL
-    )
+    reader = _rows(spec, lines)
     with closing(lines):
         try:
             for row in reader:
@@ -309,13 +313,8 @@ def subset_table(spec: TaskFile) -> Any:
     from clue_runner.subset import choose, stratified
 
     def labels_of(head: list[str], body: list[str]) -> list[str] | None:
-        tsv = spec.format == "tsv"  # read as `_table` reads them: TSV without quoting
-
         def cells(line: str) -> list[str]:
-            reader = csv.reader(
-                [line], delimiter="\t" if tsv else ",", quoting=csv.QUOTE_NONE if tsv else csv.QUOTE_MINIMAL
-            )
-            return next(reader, [])
+            return next(_rows(spec, [line]), [])  # read as `_table` reads it
 
         names = [
             name.strip().lstrip("\ufeff") for name in (list(spec.columns) or (cells(head[0]) if head else []))

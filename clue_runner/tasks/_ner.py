@@ -42,13 +42,13 @@ def _is_int(value: Any) -> bool:
 
 
 def parse_label(
-    value: Any, text: str, types: Sequence[str], path: Path, line: int, check_spans: bool = True
+    value: Any, text: str, types: Sequence[str], path: Path, line: int, strict: bool = True
 ) -> Entities:
     """Validate one label object against its text and return it in canonical order.
 
     Every type must be known, every span a pair of ints inside the text with `text[s:e+1] == entity`;
     nested, crossing and repeated entities are kept. Raises DataError naming file:line otherwise. Without
-    `check_spans` (scoring as the official scorer, which compares each known type's entity strings only) the
+    `strict` (scoring as the official scorer, which compares each known type's entity strings only) the
     spans are kept as given (they then only miss in the span F1), an entity with an empty span list still
     counts, and a type the scorer does not know is ignored, as it ignores it.
     """
@@ -61,7 +61,7 @@ def parse_label(
     spans: list[tuple[str, int, int]] = []
     for kind, entities in value.items():
         if kind not in types:
-            if not check_spans:
+            if not strict:
                 continue
             raise bad(
                 f"unknown entity type {kind!r}{did_you_mean(kind, types)} (expected one of {', '.join(types)})"
@@ -70,13 +70,13 @@ def parse_label(
             raise bad(f"label[{kind!r}] must be an object {{entity: [[start, end], ...]}}, got {entities!r}")
         for entity, pairs in entities.items():
             what = f"{kind} entity {entity!r}"
-            if not isinstance(pairs, list) or (check_spans and not pairs):
+            if not isinstance(pairs, list) or (strict and not pairs):
                 raise bad(f"{what}: expected a non-empty list of [start, end] pairs, got {pairs!r}")
             for pair in pairs:
                 if not (isinstance(pair, list) and len(pair) == 2 and all(_is_int(x) for x in pair)):
                     raise bad(f"{what}: malformed span {pair!r} (expected [start, end] integers)")
                 s, e = pair
-                if not check_spans:
+                if not strict:
                     continue
                 if not 0 <= s <= e < len(text):
                     raise bad(f"{what}: span [{s}, {e}] is outside the text (length {len(text)})")
@@ -86,7 +86,7 @@ def parse_label(
                         "offsets are 0-based and inclusive"
                     )
                 spans.append((kind, s, e))
-    if not check_spans:
+    if not strict:
         return {kind: value[kind] for kind in types if value.get(kind)}
     return entities_from_spans(text, spans, types)
 

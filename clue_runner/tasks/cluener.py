@@ -153,10 +153,10 @@ def parse(path: Path, examples: Sequence[NerExample]) -> list[Entities]:
             by_id[first][0],
         )
     tolerate_missing(path, [k for k in keys if k not in by_id], len(keys), "records")
-    # The official scorer compares entity strings only: when scoring, spans need not match the text.
-    check_spans = not lenient_scoring()
+    # The official scorer compares the 10 types' entity strings only: when scoring, spans are not checked.
+    strict = not lenient_scoring()
     return [
-        _ner.parse_label(by_id[k][1], ex.text, LABELS, path, by_id[k][0], check_spans) if k in by_id else {}
+        _ner.parse_label(by_id[k][1], ex.text, LABELS, path, by_id[k][0], strict) if k in by_id else {}
         for k, ex in zip(keys, examples, strict=True)
     ]
 
